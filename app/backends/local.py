@@ -1,0 +1,396 @@
+"""The local backend: every record in dicts of this process, guarded by one lock.
+
+NOTE: local mode keeps its state in the scheduler's memory only; it is gone when the
+scheduler process ends. Use cross_instance mode (Redis with persistence) where jobs must
+outlive the scheduler.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from app.backends.base import (
+    BackendOptions,
+    Claim,
+    ClaimOutcome,
+    ClaimSpec,
+    JobPage,
+    JobQuery,
+    Stats,
+    Transition,
+    TransitionOutcome,
+)
+from app.errors import NodeNotFound
+from app.models import ACTIVE_STATES, Heartbeat, Job, JobState, Node, NodeStatus, Report
+
+
+@dataclass
+class _Binding:
+    job_id: str
+    fingerprint: str
+
+
+@dataclass
+class _Store:
+    jobs: dict[str, Job] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    bindings: dict[str, _Binding] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    node_jobs: dict[str, set[str]] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+    counters: dict[str, float] = field(default_factory=dict)
+    leases: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+
+class LocalBackend:
+    """A backend for one scheduler process. Thread-safe; not shared between processes."""
+
+    def __init__(self, options: BackendOptions | None = None) -> None:
+        self._options = options or BackendOptions()
+        self._lock = threading.RLock()
+        self._s = _Store()
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+    # creation
+
+    def claim(
+        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str] = ()
+    ) -> Claim:
+        with self._lock:
+            return self._claim(job, candidates, now, counters)
+
+    def claim_many(self, specs: Sequence[ClaimSpec], now: float) -> list[Claim]:
+        with self._lock:
+            return [self._claim(s.job, s.candidates, now, s.counters) for s in specs]
+
+    def _claim(
+        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str]
+    ) -> Claim:
+        bound = self._s.bindings.get(job.request_id)
+        if bound is not None:
+            existing = self._s.jobs[bound.job_id]
+            if bound.fingerprint == job.fingerprint:
+                self._incr("repeats")
+                return Claim(ClaimOutcome.EXISTING, existing.model_copy(deep=True))
+            self._incr("conflicts")
+            return Claim(ClaimOutcome.CONFLICT, existing.model_copy(deep=True))
+
+        stored = job.model_copy(deep=True, update={"created_at": now, "updated_at": now})
+        stored.state, stored.attempt, stored.node_id = JobState.PENDING, 0, None
+        self._s.bindings[job.request_id] = _Binding(job.job_id, job.fingerprint)
+        self._s.jobs[job.job_id] = stored
+        bisect.insort(self._s.order, job.job_id)
+        self._place(stored, candidates, now)
+        for name in ("created", *counters):
+            self._incr(name)
+        return Claim(ClaimOutcome.CREATED, stored.model_copy(deep=True))
+
+    def _place(self, job: Job, candidates: Sequence[str], now: float) -> bool:
+        for node_id in candidates:
+            node = self._s.nodes.get(node_id)
+            if node is None or not self._has_slot(node):
+                continue
+            node.reserved += 1
+            self._s.node_jobs.setdefault(node_id, set()).add(job.job_id)
+            job.state, job.node_id, job.attempt = JobState.ASSIGNED, node_id, job.attempt + 1
+            job.assigned_at, job.started_at, job.updated_at = now, None, now
+            job.explanation = None
+            return True
+        return False
+
+    @staticmethod
+    def _has_slot(node: Node) -> bool:
+        alive = node.status is NodeStatus.ALIVE and not node.draining
+        return alive and node.running + node.reserved < node.slots
+
+    # reads
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._s.jobs.get(job_id)
+            return job.model_copy(deep=True) if job else None
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        with self._lock:
+            end = len(self._s.order)
+            if query.before is not None:
+                end = bisect.bisect_left(self._s.order, query.before)
+            found: list[Job] = []
+            for index in range(end - 1, -1, -1):
+                job = self._s.jobs[self._s.order[index]]
+                if _matches(job, query):
+                    found.append(job.model_copy(deep=True))
+                    if len(found) > query.limit:
+                        break
+        more = len(found) > query.limit
+        page = found[: query.limit]
+        return JobPage(jobs=page, next=page[-1].job_id if more else None)
+
+    def stats(self) -> Stats:
+        with self._lock:
+            states = {state.value: 0 for state in JobState}
+            for job in self._s.jobs.values():
+                states[job.state.value] += 1
+            return Stats(
+                states=states,
+                counters=dict(self._s.counters),
+                backlog=states[JobState.PENDING.value],
+            )
+
+    def count(self, counters: dict[str, float]) -> None:
+        with self._lock:
+            for name, amount in counters.items():
+                self._incr(name, amount)
+
+    def backlog(self, limit: int) -> list[Job]:
+        with self._lock:
+            pending = [j for j in self._s.jobs.values() if j.state is JobState.PENDING]
+            pending.sort(key=lambda job: (-job.priority, job.job_id))
+            return [job.model_copy(deep=True) for job in pending[:limit]]
+
+    def due(self, now: float, limit: int) -> list[tuple[str, int, str]]:
+        with self._lock:
+            found = []
+            for node_jobs in self._s.node_jobs.values():
+                for job_id in node_jobs:
+                    reason = self._overdue(self._s.jobs[job_id], now)
+                    if reason:
+                        found.append((job_id, self._s.jobs[job_id].attempt, reason))
+            return sorted(found)[:limit]
+
+    def _overdue(self, job: Job, now: float) -> str:
+        if job.state is JobState.ASSIGNED and job.job_id not in self._s.accepted:
+            started = job.assigned_at or job.updated_at
+            if now > started + self._options.dispatch_timeout_s:
+                return "dispatch timeout"
+        deadline = (job.started_at or now) + (job.timeout_s or float("inf"))
+        if job.state is JobState.RUNNING and now > deadline:
+            return "run timeout"
+        return ""
+
+    def node_jobs(self, node_id: str) -> list[str]:
+        with self._lock:
+            return sorted(self._s.node_jobs.get(node_id, set()))
+
+    # nodes
+
+    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Node:
+        with self._lock:
+            node = self._s.nodes.get(heartbeat.node_id) or Node(node_id=heartbeat.node_id)
+            node.capabilities, node.kinds = list(heartbeat.capabilities), list(heartbeat.kinds)
+            node.labels, node.slots = dict(heartbeat.labels), heartbeat.slots
+            node.cpu_percent = heartbeat.cpu_percent
+            node.memory_percent = heartbeat.memory_percent
+            node.hostname, node.last_seen = heartbeat.hostname, now
+            # An operator's drain holds until the node comes back from offline (a restart).
+            returning = node.status is NodeStatus.OFFLINE or heartbeat.node_id not in self._s.nodes
+            node.draining = heartbeat.draining or (node.draining and not returning)
+            node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
+            self._s.nodes[node.node_id] = node
+            return node.model_copy(deep=True)
+
+    def nodes(self) -> list[Node]:
+        with self._lock:
+            return [node.model_copy(deep=True) for node in self._s.nodes.values()]
+
+    def set_draining(self, node_id: str, draining: bool, now: float) -> Node:
+        with self._lock:
+            node = self._s.nodes.get(node_id)
+            if node is None:
+                raise NodeNotFound(f"node {node_id} is not known; check `jobrelay nodes`")
+            node.draining = draining
+            if node.status is not NodeStatus.OFFLINE:
+                node.status = NodeStatus.DRAINING if draining else NodeStatus.ALIVE
+            return node.model_copy(deep=True)
+
+    def node_lost(self, node_id: str, now: float) -> list[Transition]:
+        with self._lock:
+            node = self._s.nodes.get(node_id)
+            if node is None or node.status is NodeStatus.OFFLINE:
+                return []
+            node.status = NodeStatus.OFFLINE
+            jobs = sorted(self._s.node_jobs.get(node_id, set()))
+            return [self._requeue(self._s.jobs[j], "node lost", now) for j in jobs]
+
+    # lifecycle
+
+    def report(self, report: Report, now: float) -> Transition:
+        with self._lock:
+            job = self._s.jobs.get(report.job_id)
+            if job is None:
+                return Transition(TransitionOutcome.MISSING, None, "no such job")
+            if job.attempt != report.attempt or job.node_id != report.node_id:
+                return self._stale(job, f"attempt {report.attempt} from {report.node_id}")
+            if job.state not in ACTIVE_STATES:
+                return self._refused(job, f"{report.event} on a {job.state} job")
+            return _REPORT_STEPS[report.event](self, job, report, now)
+
+    def _accepted(self, job: Job, report: Report, now: float) -> Transition:
+        if job.state is not JobState.ASSIGNED:
+            return self._refused(job, "accepted on a running job")
+        self._s.accepted.add(job.job_id)
+        job.updated_at = now
+        return self._applied(job)
+
+    def _started(self, job: Job, report: Report, now: float) -> Transition:
+        if job.state is not JobState.ASSIGNED:
+            return self._refused(job, "started on a running job")
+        node = self._s.nodes[job.node_id or ""]
+        node.reserved, node.running = node.reserved - 1, node.running + 1
+        self._s.accepted.add(job.job_id)
+        job.state, job.started_at, job.updated_at = JobState.RUNNING, now, now
+        return self._applied(job)
+
+    def _succeeded(self, job: Job, report: Report, now: float) -> Transition:
+        job.result = report.result
+        return self._end(job, JobState.SUCCEEDED, None, now)
+
+    def _failed(self, job: Job, report: Report, now: float) -> Transition:
+        error = report.error or "the handler failed"
+        if report.retryable and job.attempt < job.max_attempts:
+            return self._requeue(job, error, now)
+        return self._end(job, JobState.FAILED, error, now)
+
+    def requeue(self, job_id: str, attempt: int, reason: str, now: float) -> Transition:
+        with self._lock:
+            job = self._s.jobs.get(job_id)
+            if job is None:
+                return Transition(TransitionOutcome.MISSING, None, "no such job")
+            if job.state not in ACTIVE_STATES or job.attempt != attempt:
+                return self._stale(job, f"attempt {attempt} is not active")
+            return self._requeue(job, reason, now)
+
+    def _requeue(self, job: Job, reason: str, now: float) -> Transition:
+        if job.attempt >= job.max_attempts:
+            return self._end(
+                job,
+                JobState.FAILED,
+                f"{reason} (attempt {job.attempt} of {job.max_attempts})",
+                now,
+            )
+        self._release(job)
+        if job.node_id and job.node_id not in job.tried_nodes:
+            job.tried_nodes.append(job.node_id)
+        job.state, job.node_id, job.error, job.updated_at = JobState.PENDING, None, reason, now
+        job.assigned_at = job.started_at = None
+        self._incr("requeued")
+        return self._applied(job)
+
+    def assign(self, job_id: str, candidates: Sequence[str], now: float) -> Transition:
+        with self._lock:
+            job = self._s.jobs.get(job_id)
+            if job is None:
+                return Transition(TransitionOutcome.MISSING, None, "no such job")
+            if job.state is not JobState.PENDING:
+                return self._stale(job, f"job is {job.state}, not pending")
+            if not self._place(job, candidates, now):
+                return self._refused(job, "no candidate has a free slot")
+            return self._applied(job)
+
+    def fail_pending(self, job_id: str, reason: str, now: float) -> Transition:
+        with self._lock:
+            job = self._s.jobs.get(job_id)
+            if job is None:
+                return Transition(TransitionOutcome.MISSING, None, "no such job")
+            if job.state is not JobState.PENDING:
+                return self._stale(job, f"job is {job.state}, not pending")
+            return self._end(job, JobState.FAILED, reason, now)
+
+    def note_pending(self, job_id: str, explanation: str, now: float) -> None:
+        with self._lock:
+            job = self._s.jobs.get(job_id)
+            if job is not None and job.state is JobState.PENDING:
+                job.explanation = explanation
+
+    def cancel(self, job_id: str, now: float) -> Transition:
+        with self._lock:
+            job = self._s.jobs.get(job_id)
+            if job is None:
+                return Transition(TransitionOutcome.MISSING, None, "no such job")
+            if job.final:
+                return self._refused(job, f"job is already {job.state}")
+            return self._end(job, JobState.CANCELLED, "cancelled", now)
+
+    def _end(self, job: Job, state: JobState, error: str | None, now: float) -> Transition:
+        self._release(job)
+        job.state, job.error, job.finished_at, job.updated_at = state, error, now, now
+        self._incr(f"ended:{state.value}")
+        return self._applied(job)
+
+    def _release(self, job: Job) -> None:
+        node = self._s.nodes.get(job.node_id or "")
+        if node is not None and job.job_id in self._s.node_jobs.get(node.node_id, set()):
+            self._s.node_jobs[node.node_id].discard(job.job_id)
+            if job.state is JobState.RUNNING:
+                node.running -= 1
+            else:
+                node.reserved -= 1
+        self._s.accepted.discard(job.job_id)
+
+    # housekeeping
+
+    def expire(self, now: float) -> int:
+        with self._lock:
+            horizon = now - self._options.retention_s
+            old = [
+                job
+                for job in self._s.jobs.values()
+                if job.final and (job.finished_at or job.updated_at) < horizon
+            ]
+            for job in old:
+                del self._s.jobs[job.job_id]
+                self._s.bindings.pop(job.request_id, None)
+            if old:
+                self._s.order = [j for j in self._s.order if j in self._s.jobs]
+            return len(old)
+
+    def try_lease(self, name: str, owner: str, ttl_s: float, now: float) -> bool:
+        with self._lock:
+            holder = self._s.leases.get(name)
+            if holder and holder[0] != owner and holder[1] > now:
+                return False
+            self._s.leases[name] = (owner, now + ttl_s)
+            return True
+
+    def _incr(self, name: str, amount: float = 1) -> None:
+        self._s.counters[name] = self._s.counters.get(name, 0) + amount
+
+    @staticmethod
+    def _applied(job: Job) -> Transition:
+        return Transition(TransitionOutcome.APPLIED, job.model_copy(deep=True))
+
+    @staticmethod
+    def _stale(job: Job, detail: str) -> Transition:
+        return Transition(TransitionOutcome.STALE, job.model_copy(deep=True), detail)
+
+    @staticmethod
+    def _refused(job: Job, detail: str) -> Transition:
+        return Transition(TransitionOutcome.REFUSED, job.model_copy(deep=True), detail)
+
+
+def _matches(job: Job, query: JobQuery) -> bool:
+    if query.state is not None and job.state is not query.state:
+        return False
+    if query.node_id is not None and job.node_id != query.node_id:
+        return False
+    if query.kind is not None and job.kind != query.kind:
+        return False
+    return query.search is None or query.search in (job.job_id, job.request_id)
+
+
+_Step = Callable[[LocalBackend, Job, Report, float], Transition]
+_REPORT_STEPS: dict[str, _Step] = {
+    "accepted": LocalBackend._accepted,
+    "started": LocalBackend._started,
+    "succeeded": LocalBackend._succeeded,
+    "failed": LocalBackend._failed,
+}
