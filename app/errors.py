@@ -8,7 +8,10 @@
     │   ├── JobNotFound
     │   └── NodeNotFound
     ├── TransitionRefused         a state change the job's state machine forbids
-    └── BackendUnavailable        the state store cannot be reached; safe to retry
+    ├── WaitTimeout               a job did not end within the time a caller would wait
+    └── Unavailable               safe to retry: nothing was changed
+        ├── BackendUnavailable    the state store cannot be reached
+        └── SchedulerUnavailable  no scheduler answered in time
 
 Errors from Redis, Celery and pydantic are translated into these at the boundary where
 they occur (``raise ... from exc``). Every class takes one message string, so that Celery
@@ -59,10 +62,22 @@ class TransitionRefused(JobrelayError):
     """A transition the job state machine does not allow from the job's state."""
 
 
-class BackendUnavailable(JobrelayError):
-    """The state store did not answer; the operation changed nothing and may be retried."""
+class WaitTimeout(JobrelayError):
+    """A job did not reach a final state within the caller's timeout."""
+
+
+class Unavailable(JobrelayError):
+    """A server did not answer; the operation changed nothing and may be retried."""
 
     retryable = True
+
+
+class BackendUnavailable(Unavailable):
+    """The state store (Redis) did not answer."""
+
+
+class SchedulerUnavailable(Unavailable):
+    """No scheduler answered a request in time."""
 
 
 ERRORS_BY_NAME: dict[str, type[JobrelayError]] = {
@@ -76,7 +91,10 @@ ERRORS_BY_NAME: dict[str, type[JobrelayError]] = {
         JobNotFound,
         NodeNotFound,
         TransitionRefused,
+        WaitTimeout,
+        Unavailable,
         BackendUnavailable,
+        SchedulerUnavailable,
     )
 }
 

@@ -235,3 +235,14 @@ def parse_request(data: object, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYT
             f"{max_payload_bytes} (JOBRELAY_MAX_PAYLOAD_BYTES)"
         )
     return request
+
+
+class RunOrder(_Strict):
+    """What the scheduler sends a node to run one attempt of a job."""
+
+    job_id: Identifier
+    attempt: int = Field(ge=1)
+    node_id: Identifier
+    kind: Identifier
+    payload: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float | None = Field(default=None, gt=0)

@@ -1,0 +1,73 @@
+"""Celery configuration for jobrelay, derived from the ``JOBRELAY_*`` settings.
+
+Local mode needs no server: the broker is kombu's filesystem transport and results are
+files, both under ``JOBRELAY_DATA_DIR``. Cross-instance mode uses the Redis of
+``JOBRELAY_REDIS_URL`` (or ``JOBRELAY_BROKER_URL``, e.g. RabbitMQ) for both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu.entity import Exchange, Queue
+
+from app.settings import Settings, get_settings
+
+SCHEDULER_QUEUE = "jobrelay"
+NODE_QUEUE_PREFIX = "jobrelay.node."
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """Broker options: folders for the filesystem transport, redelivery for the others."""
+    if settings.broker.startswith("filesystem"):
+        folder = settings.data_dir / "broker"
+        for sub in ("queue", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+            "polling_interval": settings.polling_interval_s,
+        }
+    # Scheduler tasks take milliseconds and node jobs are acknowledged on receipt, so an
+    # unacknowledged message means its worker died: redeliver it after this long rather
+    # than Celery's default hour. Jobs themselves are timed by jobrelay, not the broker.
+    return {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+    }
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    if settings.result_backend.startswith("file://"):
+        (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
+    exchange = Exchange(SCHEDULER_QUEUE, type="direct")
+    return {
+        "broker_url": settings.broker,
+        "result_backend": settings.result_backend,
+        "broker_transport_options": transport_options(settings),
+        "result_backend_transport_options": transport_options(settings),
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "event_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_default_queue": SCHEDULER_QUEUE,
+        "task_queues": (Queue(SCHEDULER_QUEUE, exchange, routing_key=SCHEDULER_QUEUE),),
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_ignore_result": True,
+        "result_expires": 3600,
+        "result_extended": False,
+        "worker_prefetch_multiplier": 4,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_pool": "threads" if settings.local else "prefork",
+        "timezone": "UTC",
+    }
+
+
+globals().update(celery_config(get_settings()))

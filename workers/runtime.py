@@ -1,0 +1,111 @@
+"""The scheduler of this worker process and its Celery hand-off to nodes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+from celery import Celery
+
+from app.backends.factory import open_backend
+from app.celery_app import celery
+from app.control import BackendReader
+from app.models import Job
+from app.outage import OutageLog
+from app.scheduler import Scheduler, selector_options
+from app.settings import Settings, get_settings
+from celeryconfig import NODE_QUEUE_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+def run_task_id(job: Job) -> str:
+    """The Celery task id of a job's attempt, so that it can be revoked by name."""
+    return f"{job.job_id}.{job.attempt}"
+
+
+def run_order(job: Job) -> dict[str, Any]:
+    """What a node needs to run one attempt of a job."""
+    return {
+        "job_id": job.job_id,
+        "attempt": job.attempt,
+        "node_id": job.node_id,
+        "kind": job.kind,
+        "payload": job.payload,
+        "timeout_s": job.timeout_s,
+    }
+
+
+class CeleryHandoff:
+    """Hands jobs to nodes over their own queues, ``jobrelay.node.<node_id>``."""
+
+    def __init__(self, app: Celery, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def run(self, job: Job) -> None:
+        # A node that receives the order after the dispatch timeout finds it expired;
+        # by then the scheduler has taken the job back.
+        self.app.send_task(
+            "jobrelay.run_job",
+            kwargs={"order": run_order(job)},
+            queue=f"{NODE_QUEUE_PREFIX}{job.node_id}",
+            task_id=run_task_id(job),
+            expires=self.settings.dispatch_timeout_s,
+        )
+
+    def stop(self, job: Job) -> None:
+        self.app.control.revoke(run_task_id(job))
+        self.app.control.broadcast(
+            "jobrelay_stop", arguments={"job_id": job.job_id, "attempt": job.attempt}
+        )
+
+
+class Runtime:
+    """The scheduler objects of one process, built on first use (after any fork)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.backend = open_backend(settings)
+        self.scheduler = Scheduler(settings, self.backend, CeleryHandoff(celery, settings))
+        self.reader = BackendReader(
+            self.backend, selector_options(settings), settings.max_payload_bytes
+        )
+        self.outage = OutageLog("the state store")
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@functools.cache
+def runtime() -> Runtime:
+    return Runtime(get_settings())
+
+
+class SweepThread(threading.Thread):
+    """Runs the scheduler's sweep every ``sweep_interval_s`` until stopped."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(name="jobrelay-sweep", daemon=True)
+        self.rt = rt
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        interval = self.rt.settings.sweep_interval_s
+        while not self.stopping.wait(interval):
+            try:
+                self._sweep_once(interval)
+            except Exception as exc:
+                self.rt.outage.failed(exc)
+
+    def _sweep_once(self, interval: float) -> None:
+        now = time.time()
+        if not self.rt.backend.try_lease("sweep", self.rt.owner, interval * 3, now):
+            return
+        report = self.rt.scheduler.placement.sweep(now)
+        self.rt.outage.succeeded()
+        if report.lost_nodes or report.requeued or report.failed:
+            log.info("sweep: %s", report)
