@@ -39,3 +39,12 @@ class Fleet:
         node = self._view.nodes.get(node_id)
         if node is not None:
             node.reserved += 1
+
+    def note_released(self, node_id: str) -> None:
+        """Count a slot this process just freed, until the next refresh."""
+        node = self._view.nodes.get(node_id)
+        if node is not None and node.used > 0:
+            if node.running > 0:
+                node.running -= 1
+            else:
+                node.reserved -= 1

@@ -106,6 +106,7 @@ class Scheduler:
             "job %s: %s on %s (attempt %d)", job.job_id, job.state, report.node_id, report.attempt
         )
         if job.final or job.state is JobState.PENDING:
+            self.fleet.note_released(report.node_id)
             self._record_end(job)
             self.placement.place_backlog()
         return transition
@@ -127,7 +128,8 @@ class Scheduler:
         if not transition.applied or transition.job is None:
             return transition.job or job
         log.info("job %s: cancelled", job_id)
-        if job.state in (JobState.ASSIGNED, JobState.RUNNING):
+        if job.state in (JobState.ASSIGNED, JobState.RUNNING) and job.node_id:
+            self.fleet.note_released(job.node_id)
             self.handoff.stop(job)
         self.placement.place_backlog()
         return transition.job

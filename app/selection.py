@@ -48,7 +48,7 @@ class FleetView:
 
     nodes: dict[str, Node] = field(default_factory=dict)
     index: dict[str, set[str]] = field(default_factory=dict)
-    taken_at: float = 0.0
+    taken_at: float = float("-inf")
 
     @classmethod
     def build(cls, nodes: Iterable[Node], now: float) -> FleetView:
