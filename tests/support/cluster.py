@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.client import Client
 from app.celery_app import make_celery
+from app.client import Client
 from app.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ def wait_for(check: Callable[[], T], timeout_s: float, what: str, every_s: float
     while time.monotonic() < deadline:
         try:
             last = check()
-        except Exception as exc:  # noqa: BLE001 - keep polling through start-up errors
+        except Exception as exc:
             last = exc
         else:
             if last:

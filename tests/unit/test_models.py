@@ -3,7 +3,7 @@ import json
 import pytest
 
 from app.errors import InvalidRequest
-from app.models import JobRequest, parse_model, parse_request, Report
+from app.models import JobRequest, Report, parse_model, parse_request
 
 
 def test_a_valid_request_fills_defaults() -> None:
