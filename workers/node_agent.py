@@ -135,7 +135,12 @@ class NodeAgent:
             return
         self.outage.succeeded()
         if node is not None and node.draining and not self.draining:
-            log.info("node %s: drained by an operator; finishing running jobs", node.node_id)
+            log.info(
+                "node %s: drained by an operator; finishing running jobs, then leaving "
+                "(`jobrelay drain %s --undo` gives it jobs again)",
+                node.node_id,
+                node.node_id,
+            )
             self.begin_drain()
             os.kill(os.getpid(), signal.SIGTERM)
 

@@ -140,9 +140,9 @@ class Backend(Protocol):
         """Record a node's heartbeat: capacity, capabilities, labels and resource use.
 
         The node's running and reserved counts are the store's own and are kept. The node
-        is draining if the heartbeat says so, or if an operator drained it and the node
-        was not offline (a node coming back from offline, e.g. restarted, clears an old
-        drain); otherwise alive. Returns the node, so the agent learns it was drained.
+        is draining if the heartbeat says so or an operator drained it (an operator's
+        drain lasts until ``set_draining(node, False)``, across restarts, like a cordon);
+        otherwise alive. Returns the node, so the agent learns it was drained.
         """
         ...
 

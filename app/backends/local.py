@@ -43,6 +43,7 @@ class _Store:
     accepted: set[str] = field(default_factory=set)
     counters: dict[str, float] = field(default_factory=dict)
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
+    drained: set[str] = field(default_factory=set)
 
 
 class LocalBackend:
@@ -191,9 +192,7 @@ class LocalBackend:
             node.cpu_percent = heartbeat.cpu_percent
             node.memory_percent = heartbeat.memory_percent
             node.hostname, node.last_seen = heartbeat.hostname, now
-            # An operator's drain holds until the node comes back from offline (a restart).
-            returning = node.status is NodeStatus.OFFLINE or heartbeat.node_id not in self._s.nodes
-            node.draining = heartbeat.draining or (node.draining and not returning)
+            node.draining = heartbeat.draining or node.node_id in self._s.drained
             node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
             self._s.nodes[node.node_id] = node
             return node.model_copy(deep=True)
@@ -207,6 +206,10 @@ class LocalBackend:
             node = self._s.nodes.get(node_id)
             if node is None:
                 raise NodeNotFound(f"node {node_id} is not known; check `jobrelay nodes`")
+            if draining:
+                self._s.drained.add(node_id)
+            else:
+                self._s.drained.discard(node_id)
             node.draining = draining
             if node.status is not NodeStatus.OFFLINE:
                 node.status = NodeStatus.DRAINING if draining else NodeStatus.ALIVE

@@ -2,7 +2,7 @@
 
 Each step is one Lua script (see ``lua/``), so it is atomic without locks or retry loops
 and costs one round trip. Redis errors that mean "the store did not answer" become
-``BackendUnavailable`` in ``_guarded``, the one boundary between redis-py and jobrelay.
+``BackendUnavailable`` in ``redis_connection.guarded``, the one boundary with redis-py.
 """
 
 from __future__ import annotations

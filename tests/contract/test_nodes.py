@@ -1,0 +1,163 @@
+"""Heartbeats, draining and lost nodes."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.backends.base import Backend
+from app.errors import NodeNotFound
+from app.models import JobState, NodeStatus
+
+from .helpers import NOW, add_node, make_job, node, report
+
+
+def test_heartbeat_records_the_node(backend: Backend) -> None:
+    seen = add_node(
+        backend,
+        "n1",
+        slots=3,
+        capabilities=["asr:en", "gpu"],
+        kinds=["echo"],
+        labels={"pool": "eu"},
+        cpu_percent=12.5,
+        memory_percent=40.0,
+        hostname="box-1",
+        now=NOW + 7,
+    )
+
+    assert seen == node(backend, "n1")
+    assert (seen.capabilities, seen.kinds, seen.labels) == (
+        ["asr:en", "gpu"],
+        ["echo"],
+        {"pool": "eu"},
+    )
+    assert (seen.slots, seen.running, seen.reserved) == (3, 0, 0)
+    assert (seen.cpu_percent, seen.memory_percent, seen.hostname) == (12.5, 40.0, "box-1")
+    assert (seen.status, seen.draining, seen.last_seen) == (NodeStatus.ALIVE, False, NOW + 7)
+
+
+def test_heartbeat_keeps_the_stores_counts(backend: Backend) -> None:
+    add_node(backend, "n1", slots=2)
+    job = backend.claim(make_job(), ["n1"], NOW).job
+    backend.report(report(job, "started"), NOW)
+    backend.claim(make_job(), ["n1"], NOW)
+
+    seen = add_node(backend, "n1", slots=4, running_jobs=[], now=NOW + 2)
+
+    assert (seen.slots, seen.running, seen.reserved) == (4, 1, 1)
+    assert node(backend, "n1") == seen
+
+
+def test_nodes_lists_every_node(backend: Backend) -> None:
+    for node_id in ("b", "a", "c"):
+        add_node(backend, node_id)
+    backend.node_lost("c", NOW)
+
+    nodes = {n.node_id: n.status for n in backend.nodes()}
+
+    assert nodes == {"a": "alive", "b": "alive", "c": "offline"}
+
+
+def test_a_draining_node_gets_no_new_jobs(backend: Backend) -> None:
+    add_node(backend, "n1", draining=True)
+
+    claim = backend.claim(make_job(), ["n1"], NOW)
+
+    assert claim.job.state is JobState.PENDING
+    assert node(backend, "n1").status is NodeStatus.DRAINING
+
+
+def test_a_node_that_stops_draining_itself_gets_jobs_again(backend: Backend) -> None:
+    add_node(backend, "n1", draining=True)
+
+    seen = add_node(backend, "n1", draining=False, now=NOW + 2)
+
+    assert (seen.status, seen.draining) == (NodeStatus.ALIVE, False)
+    assert backend.claim(make_job(), ["n1"], NOW + 2).job.node_id == "n1"
+
+
+def test_an_operators_drain_outlasts_heartbeats_until_resumed(backend: Backend) -> None:
+    add_node(backend, "n1", slots=2)
+
+    drained = backend.set_draining("n1", True, NOW + 1)
+    after_heartbeat = add_node(backend, "n1", slots=2, now=NOW + 2)
+    blocked = backend.claim(make_job(), ["n1"], NOW + 2)
+    resumed = backend.set_draining("n1", False, NOW + 3)
+
+    assert (drained.status, drained.draining) == (NodeStatus.DRAINING, True)
+    assert after_heartbeat.status is NodeStatus.DRAINING
+    assert blocked.job.state is JobState.PENDING
+    assert (resumed.status, resumed.draining) == (NodeStatus.ALIVE, False)
+    assert backend.claim(make_job(), ["n1"], NOW + 3).job.node_id == "n1"
+
+
+def test_set_draining_on_an_unknown_node(backend: Backend) -> None:
+    with pytest.raises(NodeNotFound):
+        backend.set_draining("ghost", True, NOW)
+    assert backend.nodes() == []
+
+
+def test_node_lost_requeues_its_active_jobs_and_frees_the_slots(backend: Backend) -> None:
+    add_node(backend, "n1", slots=3)
+    first = backend.claim(make_job(), ["n1"], NOW).job
+    backend.report(report(first, "started"), NOW + 1)
+    second = backend.claim(make_job(), ["n1"], NOW).job
+    last_try = backend.claim(make_job(max_attempts=1), ["n1"], NOW).job
+
+    steps = backend.node_lost("n1", NOW + 10)
+
+    by_id = {step.job.job_id: step.job for step in steps if step.job}
+    assert all(step.applied for step in steps)
+    assert set(by_id) == {first.job_id, second.job_id, last_try.job_id}
+    for job_id in (first.job_id, second.job_id):
+        assert (by_id[job_id].state, by_id[job_id].node_id) == ("pending", None)
+        assert by_id[job_id].tried_nodes == ["n1"]
+    assert by_id[last_try.job_id].state is JobState.FAILED
+    lost = node(backend, "n1")
+    assert (lost.status, lost.running, lost.reserved) == (NodeStatus.OFFLINE, 0, 0)
+    assert backend.node_jobs("n1") == []
+    assert {j.job_id for j in backend.backlog(10)} == {first.job_id, second.job_id}
+
+
+def test_node_lost_twice_or_for_an_unknown_node_does_nothing(backend: Backend) -> None:
+    add_node(backend, "n1")
+    backend.claim(make_job(), ["n1"], NOW)
+    backend.node_lost("n1", NOW)
+    pending = backend.backlog(10)
+
+    assert backend.node_lost("n1", NOW + 1) == []
+    assert backend.node_lost("ghost", NOW + 1) == []
+    assert backend.backlog(10) == pending
+    assert backend.stats().counters["requeued"] == 1
+
+
+def test_a_lost_node_gets_no_jobs_until_it_heartbeats_again(backend: Backend) -> None:
+    add_node(backend, "n1")
+    backend.node_lost("n1", NOW)
+
+    while_lost = backend.claim(make_job(), ["n1"], NOW + 1)
+    back = add_node(backend, "n1", now=NOW + 2)
+
+    assert while_lost.job.state is JobState.PENDING
+    assert back.status is NodeStatus.ALIVE
+    assert backend.claim(make_job(), ["n1"], NOW + 2).job.node_id == "n1"
+
+
+def test_a_drained_node_returns_from_offline_still_drained(backend: Backend) -> None:
+    add_node(backend, "n1")
+    backend.set_draining("n1", True, NOW)
+    backend.node_lost("n1", NOW + 1)
+
+    back = add_node(backend, "n1", now=NOW + 2)
+
+    assert (back.status, back.draining) == (NodeStatus.DRAINING, True)
+
+
+def test_node_jobs_lists_assigned_and_running_jobs_only(backend: Backend) -> None:
+    add_node(backend, "n1", slots=3)
+    done, started, waiting = (backend.claim(make_job(), ["n1"], NOW).job for _ in range(3))
+    backend.report(report(started, "started"), NOW)
+    backend.report(report(done, "succeeded", result=None), NOW)
+
+    assert backend.node_jobs("n1") == sorted([started.job_id, waiting.job_id])
+    assert backend.node_jobs("ghost") == []

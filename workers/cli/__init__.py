@@ -1,0 +1,1 @@
+"""The ``jobrelay`` command line: workers, node agents, reads and commands, and the demo."""

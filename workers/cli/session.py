@@ -1,0 +1,37 @@
+"""What the commands of one invocation share: the debug flag, the settings and the client.
+
+Settings and the client are built on first use, so that ``--help`` and usage errors need
+no configuration, and the demo can set the environment of its cluster before either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from app.client import Client
+    from app.settings import Settings
+
+
+@dataclass
+class Session:
+    debug: bool = False
+    _client: Client | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        from app.settings import get_settings
+
+        return get_settings()
+
+    def client(self) -> Client:
+        if self._client is None:
+            from app.client import Client
+
+            self._client = Client(self.settings())
+        return self._client
+
+
+pass_session = click.make_pass_decorator(Session, ensure=True)
