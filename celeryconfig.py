@@ -30,9 +30,11 @@ def transport_options(settings: Settings) -> dict[str, Any]:
             "store_processed": False,
             "polling_interval": settings.polling_interval_s,
         }
-    # Scheduler tasks take milliseconds and node jobs are acknowledged on receipt, so an
-    # unacknowledged message means its worker died: redeliver it after this long rather
-    # than Celery's default hour. Jobs themselves are timed by jobrelay, not the broker.
+    # Scheduler tasks take milliseconds and node jobs are acknowledged on receipt, so a
+    # message unacknowledged for long means its worker died: redeliver it after
+    # JOBRELAY_VISIBILITY_TIMEOUT_S rather than Celery's default hour. Every scheduler task
+    # is idempotent (creation by request_id, reports by attempt), so a redelivery of a
+    # message that was in fact handled changes nothing. Jobs are timed by jobrelay itself.
     return {
         "visibility_timeout": settings.visibility_timeout_s,
         "unacked_restore_interval": 2,

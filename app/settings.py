@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     max_memory_percent: float = Field(default=95.0, gt=0)
     redis_timeout_s: float = Field(default=5.0, gt=0)
     polling_interval_s: float = Field(default=0.05, gt=0)
-    visibility_timeout_s: int = Field(default=43_200, gt=0)
+    visibility_timeout_s: int = Field(default=60, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
