@@ -35,11 +35,15 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     # JOBRELAY_VISIBILITY_TIMEOUT_S rather than Celery's default hour. Every scheduler task
     # is idempotent (creation by request_id, reports by attempt), so a redelivery of a
     # message that was in fact handled changes nothing. Jobs are timed by jobrelay itself.
-    return {
+    options: dict[str, Any] = {
         "visibility_timeout": settings.visibility_timeout_s,
         "unacked_restore_interval": 2,
         "unacked_restore_throttle": 1,
     }
+    if settings.broker.startswith(("redis", "rediss")):
+        # Deployments sharing one Redis keep their queues apart, as they keep their state.
+        options["global_keyprefix"] = f"{settings.key_prefix}:"
+    return options
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -48,9 +52,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     exchange = Exchange(SCHEDULER_QUEUE, type="direct")
     return {
         "broker_url": settings.broker,
+        # kombu's filesystem transport, but writing each message file atomically.
+        "broker_transport": (
+            "app.filesystem_broker:Transport" if settings.broker.startswith("filesystem") else None
+        ),
         "result_backend": settings.result_backend,
         "broker_transport_options": transport_options(settings),
-        "result_backend_transport_options": transport_options(settings),
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "result_serializer": "json",

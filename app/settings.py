@@ -95,7 +95,7 @@ class Settings(BaseSettings):
             return self.broker_url.get_secret_value()
         if self.redis_url is not None and self.mode is not Mode.LOCAL:
             return self.redis_url.get_secret_value()
-        return "filesystem://"
+        return "filesystem://localhost/"
 
     @property
     def result_backend(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 
 from app.monitor.views import Snapshot
@@ -53,14 +54,23 @@ class Feed:
 
     async def _poll(self) -> None:
         while True:
-            snapshot = await asyncio.to_thread(self._take)
+            snapshot = await self._snapshot()
             async with self._changed:
                 self._latest, self._version = snapshot, self._version + 1
                 self._changed.notify_all()
             await asyncio.sleep(self._interval_s)
 
+    async def _snapshot(self) -> Snapshot:
+        try:
+            return await asyncio.to_thread(self._take)
+        except Exception:
+            log.exception("monitor: the live feed could not take a snapshot")
+            return Snapshot(at=time.time(), error="the monitor could not read; see its log")
+
     async def stop(self) -> None:
+        """Stop polling; the next stream starts afresh rather than with an old snapshot."""
         poller, self._poller = self._poller, None
+        self._latest, self._version = None, 0
         if poller is not None and not poller.done():
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,7 @@ rebuilt from the next samples; nothing is decided from it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -96,5 +97,5 @@ class RateRing:
             finished_per_s=current.finished,
             failed_per_s=current.failed,
             window_s=newest.at - recent[0].at,
-            history=[rate_between(old, new) for old, new in zip(tail, tail[1:], strict=False)],
+            history=[rate_between(old, new) for old, new in itertools.pairwise(tail)],
         )

@@ -22,7 +22,7 @@ from app.monitor.errors import error_response
 COOKIE = "jobrelay_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-NEEDS_TOKEN = (
+UNAUTHENTICATED = (
     "this monitor needs its token: send 'Authorization: Bearer <token>', "
     "or open the dashboard once as /?token=<token>"
 )
@@ -53,9 +53,17 @@ def is_loopback_client(request: Request) -> bool:
         return False
 
 
+def is_loopback_name(host: str) -> bool:
+    """True for a loopback host name or address, e.g. ``localhost`` or ``127.0.0.1``."""
+    try:
+        return host in LOOPBACK_NAMES or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def is_loopback_host(request: Request) -> bool:
-    host = urlsplit(f"//{request.headers.get('host', '')}").hostname or ""
-    return host in LOOPBACK_NAMES
+    """True when the request was addressed to a loopback name (its Host header)."""
+    return is_loopback_name(urlsplit(f"//{request.headers.get('host', '')}").hostname or "")
 
 
 def cross_origin(request: Request) -> bool:
@@ -93,7 +101,7 @@ class Guard:
     def refusal(self, request: Request) -> tuple[int, str] | None:
         mutating = request.method not in SAFE_METHODS
         if self.token is not None and not same_token(presented_token(request), self.token):
-            return 401, NEEDS_TOKEN
+            return 401, UNAUTHENTICATED
         if mutating and cross_origin(request):
             return 403, CROSS_ORIGIN
         local = is_loopback_client(request) and is_loopback_host(request)

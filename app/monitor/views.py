@@ -15,7 +15,7 @@ from app.client import Client
 from app.control import Reader
 from app.errors import JobrelayError
 from app.models import Job, JobState, Node
-from app.monitor.rates import Rates, RateRing
+from app.monitor.rates import RateRing, Rates
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,17 @@ def test_a_thousand_requests_with_repeats_make_exactly_one_job_each(cluster: Clu
     lock = threading.Lock()
 
     def producer(chunk: list[str]) -> None:
-        pending = [(rid, send(cluster, "jobrelay.create_job",
-                              {"request_id": rid, "kind": "echo", "payload": {"id": rid}}))
-                   for rid in chunk]
+        pending = [
+            (
+                rid,
+                send(
+                    cluster,
+                    "jobrelay.create_job",
+                    {"request_id": rid, "kind": "echo", "payload": {"id": rid}},
+                ),
+            )
+            for rid in chunk
+        ]
         for rid, result in pending:
             answer = result.get(timeout=120)
             with lock:
@@ -72,8 +80,11 @@ def test_a_thousand_requests_with_repeats_make_exactly_one_job_each(cluster: Clu
         (([1, 2],), {}, "expected a JSON object"),
         (({"request_id": "bad id!", "kind": "echo"},), {}, "request_id"),
         (({"request_id": "ok-id", "kind": "echo", "extra": True},), {}, "extra"),
-        (({"request_id": "big", "kind": "echo", "payload": {"x": "y" * 300_000}},), {},
-         "over the limit"),
+        (
+            ({"request_id": "big", "kind": "echo", "payload": {"x": "y" * 300_000}},),
+            {},
+            "over the limit",
+        ),
     ],
 )
 def test_garbage_sent_straight_to_the_task_gets_a_clear_error(
