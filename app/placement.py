@@ -15,7 +15,7 @@ from app.backends.base import Backend, Transition
 from app.fleet import Fleet
 from app.handoff import Handoff
 from app.models import Job, JobState, NodeStatus
-from app.selection import Selector
+from app.selection import Selection, Selector
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,30 +53,43 @@ class Placement:
         self._last_expire = 0.0
 
     def place_backlog(self, limit: int = QUICK_BACKLOG_LIMIT, now: float | None = None) -> int:
-        """Try to place pending jobs in backlog order; returns how many were placed."""
+        """Try to place pending jobs in backlog order while any node has a free slot."""
         now = time.time() if now is None else now
+        free = self._free_slots(now)
         placed = 0
-        for job in self.backend.backlog(limit):
-            outcome = self._place(job, now)
-            placed += outcome == "placed"
+        for job in self.backend.backlog(limit) if free > 0 else []:
+            if placed >= free:
+                break
+            placed += self._try_assign(job, now) is None
         return placed
 
-    def _place(self, job: Job, now: float) -> str:
+    def _free_slots(self, now: float) -> int:
+        return self.fleet.view(now).free_slots(now, self.settings.node_timeout_s)
+
+    def _try_assign(self, job: Job, now: float) -> Selection | None:
+        """Assign ``job`` if a node takes it; otherwise return the selection that failed."""
         selection = self.selector.select(job, self.fleet.view(now), now)
         if selection.candidates:
             transition = self.backend.assign(job.job_id, selection.candidates, now)
             if transition.applied and transition.job is not None:
                 self._handed(transition.job)
-                return "placed"
+                return None
+        return selection
+
+    def _place_or_expire(self, job: Job, now: float) -> str:
+        """The sweep's step for one pending job: place it, fail it if it waited too
+        long, or record why it waits."""
+        selection = self._try_assign(job, now)
+        if selection is None:
+            return "placed"
         explanation = selection.explanation.summary() if not selection.candidates else "full"
         if now - job.updated_at > self.settings.pending_timeout_s:
-            reason = (
-                f"no node could take it within {self.settings.pending_timeout_s:g}s ({explanation})"
-            )
+            limit = self.settings.pending_timeout_s
+            reason = f"no node could take it within {limit:g}s ({explanation})"
             if self.backend.fail_pending(job.job_id, reason, now).applied:
                 log.info("job %s: failed: %s", job.job_id, reason)
                 return "failed"
-        elif explanation != job.explanation and selection.explanation.rejected:
+        elif explanation != job.explanation:
             self.backend.note_pending(job.job_id, explanation, now)
         return "waiting"
 
@@ -93,7 +106,7 @@ class Placement:
         report.lost_nodes, lost_requeued = self._lost_nodes(now)
         report.requeued = lost_requeued + self._overdue(now)
         for job in self.backend.backlog(SWEEP_BACKLOG_LIMIT):
-            outcome = self._place(job, now)
+            outcome = self._place_or_expire(job, now)
             report.placed += outcome == "placed"
             report.failed += outcome == "failed"
         if now - self._last_expire >= EXPIRE_EVERY_S:

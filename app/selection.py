@@ -59,6 +59,16 @@ class FleetView:
                 view.index.setdefault(key, set()).add(node.node_id)
         return view
 
+    def free_slots(self, now: float, node_timeout_s: float) -> int:
+        """Free slots on nodes that take jobs, as this snapshot knows them."""
+        return sum(
+            node.free
+            for node in self.nodes.values()
+            if node.status is NodeStatus.ALIVE
+            and not node.draining
+            and now - node.last_seen <= node_timeout_s
+        )
+
     def matching(self, job: Job) -> set[str]:
         """Nodes that offer every capability the job requires and can run its kind."""
         keys = [f"kind:{job.kind}", *(f"cap:{c}" for c in job.requires)]

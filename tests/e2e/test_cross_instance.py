@@ -66,7 +66,7 @@ def test_a_storm_across_schedulers_and_producers_makes_one_job_per_request(
     for name in ("s1", "s2", "s3"):
         cluster.start_scheduler(name, "--concurrency", "2")
     for node_id in ("n1", "n2", "n3"):
-        cluster.start_node(node_id, slots=2)
+        cluster.start_node(node_id, slots=6)
     cluster.wait_nodes("n1", "n2", "n3")
     backend = RedisBackend.from_url(
         MAIN_REDIS, BackendOptions(key_prefix=cluster.settings.key_prefix)

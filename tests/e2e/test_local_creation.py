@@ -20,7 +20,7 @@ def send(cluster: Cluster, task: str, *args: Any, **kwargs: Any) -> Any:
 
 def test_a_thousand_requests_with_repeats_make_exactly_one_job_each(cluster: Cluster) -> None:
     cluster.start_scheduler()
-    wait_for(lambda: cluster.client.reader.stats(), 60, "the scheduler to answer")
+    wait_for(cluster.client.reader.stats, 60, "the scheduler to answer")
     unique = [f"order-{i}" for i in range(700)]
     rng = random.Random(5)
     stream = [*unique, *(rng.choice(unique) for _ in range(300))]
@@ -91,7 +91,7 @@ def test_garbage_sent_straight_to_the_task_gets_a_clear_error(
     cluster: Cluster, args: tuple[Any, ...], kwargs: dict[str, Any], says: str
 ) -> None:
     cluster.start_scheduler()
-    wait_for(lambda: cluster.client.reader.stats(), 60, "the scheduler to answer")
+    wait_for(cluster.client.reader.stats, 60, "the scheduler to answer")
     with pytest.raises(InvalidRequest, match=says):
         send(cluster, "jobrelay.create_job", *args, **kwargs).get(timeout=30)
     good = cluster.client.submit({"request_id": "after-garbage", "kind": "echo"})
