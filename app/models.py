@@ -156,6 +156,7 @@ class Node(BaseModel):
     slots: int = 0
     running: int = 0
     reserved: int = 0
+    reported_running: int = 0
     status: NodeStatus = NodeStatus.ALIVE
     last_seen: float = 0.0
     cpu_percent: float = 0.0
@@ -165,7 +166,9 @@ class Node(BaseModel):
 
     @property
     def used(self) -> int:
-        return self.running + self.reserved
+        """Slots in use: reserved ones, plus running ones by the store's count or the
+        node's own, whichever is higher (a timed-out handler may still hold a thread)."""
+        return max(self.running, self.reported_running) + self.reserved
 
     @property
     def free(self) -> int:

@@ -111,7 +111,7 @@ class LocalBackend:
     @staticmethod
     def _has_slot(node: Node) -> bool:
         alive = node.status is NodeStatus.ALIVE and not node.draining
-        return alive and node.running + node.reserved < node.slots
+        return alive and node.used < node.slots
 
     # reads
 
@@ -192,6 +192,7 @@ class LocalBackend:
             node.cpu_percent = heartbeat.cpu_percent
             node.memory_percent = heartbeat.memory_percent
             node.hostname, node.last_seen = heartbeat.hostname, now
+            node.reported_running = len(heartbeat.running_jobs)
             node.draining = heartbeat.draining or node.node_id in self._s.drained
             node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
             self._s.nodes[node.node_id] = node

@@ -257,6 +257,7 @@ class RedisBackend:
             _num(heartbeat.memory_percent),
             heartbeat.hostname,
             "1" if heartbeat.draining else "0",
+            len(heartbeat.running_jobs),
         )
         return node_from_hash(pairs(reply))
 

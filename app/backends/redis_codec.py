@@ -16,7 +16,14 @@ from app.models import Job, Node
 JSON_FIELDS = frozenset({"payload", "requires", "selector", "exclude_nodes", "result"})
 WORD_FIELDS = frozenset({"tried_nodes"})
 NODE_JSON_FIELDS = ("capabilities", "kinds", "labels")
-NODE_NUMBER_FIELDS = ("slots", "running", "reserved", "last_seen", "cpu_percent")
+NODE_NUMBER_FIELDS = (
+    "slots",
+    "running",
+    "reserved",
+    "reported_running",
+    "last_seen",
+    "cpu_percent",
+)
 
 
 def dump_json(value: object) -> str:

@@ -161,3 +161,20 @@ def test_node_jobs_lists_assigned_and_running_jobs_only(backend: Backend) -> Non
 
     assert backend.node_jobs("n1") == sorted([started.job_id, waiting.job_id])
     assert backend.node_jobs("ghost") == []
+
+
+def test_the_nodes_own_running_count_holds_slots_the_store_thinks_free(
+    backend: Backend,
+) -> None:
+    # A handler that outlived its run timeout still occupies a thread on the node.
+    add_node(backend, "n1", slots=2, running_jobs=["old-1"])
+    first = backend.claim(make_job(), ["n1"], NOW)
+    second = backend.claim(make_job(), ["n1"], NOW)
+
+    assert first.job.state is JobState.ASSIGNED
+    assert second.job.state is JobState.PENDING
+    seen = node(backend, "n1")
+    assert (seen.running, seen.reported_running, seen.reserved, seen.used) == (0, 1, 1, 2)
+
+    add_node(backend, "n1", slots=2, running_jobs=[])
+    assert backend.assign(second.job.job_id, ["n1"], NOW).job.state is JobState.ASSIGNED

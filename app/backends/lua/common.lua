@@ -60,11 +60,14 @@ local function active(job)
 end
 
 local function has_slot(node_id)
-  local v = redis.call('HMGET', key('node', node_id), 'status', 'slots', 'running', 'reserved')
+  local v = redis.call('HMGET', key('node', node_id), 'status', 'slots', 'running', 'reserved',
+    'reported_running')
   if v[1] ~= 'alive' then
     return false
   end
-  return (tonumber(v[3]) or 0) + (tonumber(v[4]) or 0) < (tonumber(v[2]) or 0)
+  -- The node's own running count wins when higher: a timed-out handler may still run.
+  local running = math.max(tonumber(v[3]) or 0, tonumber(v[5]) or 0)
+  return running + (tonumber(v[4]) or 0) < (tonumber(v[2]) or 0)
 end
 
 -- The first node among ARGV[first..] with a free slot, or nil.
