@@ -23,6 +23,8 @@ from celeryconfig import NODE_QUEUE_PREFIX
 
 log = logging.getLogger(__name__)
 
+RESULT_CLEANUP_EVERY_S = 60.0
+
 
 def run_task_id(job: Job) -> str:
     """The Celery task id of a job's attempt, so that it can be revoked by name."""
@@ -92,6 +94,7 @@ class SweepThread(threading.Thread):
         super().__init__(name="jobrelay-sweep", daemon=True)
         self.rt = rt
         self.stopping = threading.Event()
+        self._results_cleaned = time.monotonic()
 
     def run(self) -> None:
         interval = self.rt.settings.sweep_interval_s
@@ -107,5 +110,14 @@ class SweepThread(threading.Thread):
             return
         report = self.rt.scheduler.placement.sweep(now)
         self.rt.outage.succeeded()
+        self._clean_result_files()
         if report.lost_nodes or report.requeued or report.failed:
             log.info("sweep: %s", report)
+
+    def _clean_result_files(self) -> None:
+        """Local mode keeps task results as files; Redis expires its own."""
+        if time.monotonic() - self._results_cleaned < RESULT_CLEANUP_EVERY_S:
+            return
+        self._results_cleaned = time.monotonic()
+        if self.rt.settings.result_backend.startswith("file://"):
+            celery.backend.cleanup()
