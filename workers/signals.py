@@ -37,11 +37,14 @@ def refuse_local_multiprocess(sender: Any = None, **_: Any) -> None:
     pool_name = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
     multiprocess = "prefork" in str(pool_name) and (sender.concurrency or 2) > 1
     if settings.local and multiprocess and consumes_scheduler_queue(sender):
-        raise ConfigurationError(
+        # Celery logs and swallows exceptions raised by signal handlers; only an exit stops
+        # the worker before it forks.
+        error = ConfigurationError(
             "local mode keeps its state in one scheduler process, but this worker would "
             "fork several: use --pool threads (or solo), or set JOBRELAY_MODE=cross_instance "
             "with JOBRELAY_REDIS_URL"
         )
+        raise SystemExit(f"error: {error.message}")
 
 
 @signals.worker_ready.connect

@@ -17,20 +17,27 @@ from workers.cli.failure import (
     describe,
     describe_click,
 )
-from workers.cli.session import Session
+from workers.cli.session import DEFAULT_ANSWER_TIMEOUT_S, Session
 
 log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class QuietLocalBroker(logging.Filter):
+    """Drops kombu's warning that the filesystem broker URL names no host: it needs none."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No hostname was supplied")
+
+
 def configure_logging(debug: bool) -> None:
     """Log to stderr: warnings only, or everything with ``--debug``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(QuietLocalBroker())
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format=LOG_FORMAT,
-        stream=sys.stderr,
-        force=True,
+        level=logging.DEBUG if debug else logging.WARNING, handlers=[handler], force=True
     )
 
 
@@ -53,10 +60,17 @@ class JobrelayGroup(click.Group):
 
 @click.group(cls=JobrelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show DEBUG logs and tracebacks.")
+@click.option(
+    "--answer-timeout-s",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_ANSWER_TIMEOUT_S,
+    show_default=True,
+    help="How long to wait for a scheduler to answer a command or a read.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, answer_timeout_s: float) -> None:
     """jobrelay: create each job once per request_id and hand it to the right node."""
-    ctx.obj = Session(debug=debug)
+    ctx.obj = Session(debug=debug, answer_timeout_s=answer_timeout_s)
     configure_logging(debug)
 
 

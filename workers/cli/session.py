@@ -15,10 +15,13 @@ if TYPE_CHECKING:
     from app.client import Client
     from app.settings import Settings
 
+DEFAULT_ANSWER_TIMEOUT_S = 30.0
+
 
 @dataclass
 class Session:
     debug: bool = False
+    answer_timeout_s: float = DEFAULT_ANSWER_TIMEOUT_S
     _client: Client | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
@@ -28,9 +31,10 @@ class Session:
 
     def client(self) -> Client:
         if self._client is None:
-            from app.client import Client
+            from workers.cli.preflight import PatientClient, check_redis
 
-            self._client = Client(self.settings())
+            check_redis(self.settings())
+            self._client = PatientClient(self.settings(), self.answer_timeout_s)
         return self._client
 
 
