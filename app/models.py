@@ -16,6 +16,7 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 LabelValue = Annotated[str, StringConstraints(max_length=200)]
 DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_LIST_ITEMS = 64
+MAX_PAYLOAD_DEPTH = 100
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -225,9 +226,30 @@ def parse_model(model: type[M], data: object, what: str) -> M:
         raise InvalidRequest(describe_validation_error(exc, what)) from exc
 
 
+def nesting_depth(value: object, limit: int) -> int:
+    """How deep lists and objects nest in ``value``, counting no further than ``limit + 1``."""
+    deepest, level = 0, [value]
+    while level and deepest <= limit:
+        children: list[object] = []
+        for item in level:
+            if isinstance(item, dict):
+                children.extend(item.values())
+            elif isinstance(item, list):
+                children.extend(item)
+        deepest += bool(children) or any(isinstance(i, dict | list) for i in level)
+        level = children
+    return deepest
+
+
 def parse_request(data: object, max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> JobRequest:
-    """Validate a request dict, including the size of its payload."""
+    """Validate a request dict, including the size and nesting of its payload."""
     request = parse_model(JobRequest, data, "request")
+    # Deeper payloads would pass JSON encoding but fail later, when the job is serialized.
+    if nesting_depth(request.payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH:
+        raise InvalidRequest(
+            f"invalid request: payload nests deeper than {MAX_PAYLOAD_DEPTH} levels of "
+            "objects and lists; flatten it"
+        )
     try:
         size = len(json.dumps(request.payload, separators=(",", ":")).encode())
     except (TypeError, ValueError, RecursionError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,39 @@ def test_cancel_stops_a_running_job(cluster: Cluster) -> None:
     quick = cluster.client.submit({"request_id": "quick", "kind": "echo"}, wait=True, timeout_s=20)
     assert quick.job.state is JobState.SUCCEEDED
     assert cluster.client.get_job(long.job.job_id).state is JobState.CANCELLED
+
+
+def test_sigterm_drains_a_node_it_finishes_running_jobs_then_leaves(cluster: Cluster) -> None:
+    cluster.start_scheduler()
+    leaving = cluster.start_node("leaving", slots=1)
+    cluster.start_node("staying", slots=1)
+    cluster.wait_nodes("leaving", "staying")
+    running = cluster.client.submit(
+        {
+            "request_id": "last-job",
+            "kind": "sleep",
+            "preferred_node": "leaving",
+            "payload": {"seconds": 2},
+        }
+    )
+    assert running.job.node_id == "leaving"
+    wait_for(
+        lambda: cluster.client.get_job(running.job.job_id).state is JobState.RUNNING,
+        30,
+        "the job to start",
+    )
+    leaving.popen.send_signal(signal.SIGTERM)
+
+    def draining() -> bool:
+        return any(n.node_id == "leaving" and n.draining for n in cluster.client.reader.nodes())
+
+    wait_for(draining, 15, "the node to say it drains")
+    after = cluster.client.submit(
+        {"request_id": "after-drain", "kind": "echo", "preferred_node": "leaving"},
+        wait=True,
+        timeout_s=30,
+    )
+    assert after.job.node_id == "staying"
+    final = cluster.client.wait_job(running.job.job_id, timeout_s=30)
+    assert (final.state, final.node_id, final.attempt) == (JobState.SUCCEEDED, "leaving", 1)
+    assert leaving.popen.wait(30) == 0

@@ -1,0 +1,211 @@
+"""Processes lost on purpose (kill -9, SIGSTOP) in cross-instance mode: nothing is lost,
+nothing is created twice, no node runs over its slots, and old attempts change nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.backends.base import BackendOptions
+from app.backends.redis import RedisBackend
+from app.models import JobState
+from tests.fault.conftest import MakeCluster
+from tests.support.cluster import Cluster, Proc, wait_for
+from tests.support.faults import (
+    IGNORED,
+    TIMED,
+    Expect,
+    SlotWatch,
+    check_answers,
+    check_final_state,
+    check_peaks,
+    kill_tree,
+    stream_plan,
+)
+from tests.support.stream import RequestStream
+
+pytestmark = [pytest.mark.fault, pytest.mark.e2e, pytest.mark.redis]
+
+
+def state_of(cluster: Cluster) -> RedisBackend:
+    options = BackendOptions(key_prefix=cluster.settings.key_prefix)
+    return RedisBackend.from_url(cluster.settings.redis, options)
+
+
+def wait_ready(*schedulers: Proc) -> None:
+    for proc in schedulers:
+        wait_for(partial(is_ready, proc), 60, f"{proc.name} to be ready")
+
+
+def is_ready(proc: Proc) -> bool:
+    return "scheduler ready" in proc.output()
+
+
+def is_running(backend: RedisBackend, job_id: str) -> bool:
+    job = backend.get_job(job_id)
+    return job is not None and job.state is JobState.RUNNING
+
+
+def start_nodes(cluster: Cluster, slots: dict[str, int]) -> dict[str, Proc]:
+    nodes = {
+        node_id: cluster.start_node(node_id, n, handlers=(TIMED,)) for node_id, n in slots.items()
+    }
+    cluster.wait_nodes(*slots)
+    return nodes
+
+
+def with_nodes(expect: Expect, nodes: dict[str, Proc], slots: dict[str, int]) -> Expect:
+    expect.node_pids = {node_id: {proc.popen.pid} for node_id, proc in nodes.items()}
+    expect.node_slots = dict(slots)
+    return expect
+
+
+def test_a_scheduler_killed_mid_stream_loses_no_request_and_creates_nothing_twice(
+    make_cluster: MakeCluster, tmp_path: Path
+) -> None:
+    cluster = make_cluster()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    doomed = cluster.start_scheduler("s1", "--concurrency", "2")
+    survivor = cluster.start_scheduler("s2", "--concurrency", "2")
+    slots = {"n1": 3, "n2": 3}
+    nodes = start_nodes(cluster, slots)
+    wait_ready(doomed, survivor)
+    backend = state_of(cluster)
+    watch = SlotWatch(backend)
+    watch.start()
+
+    requests = stream_plan(unique=600, repeats=200, conflicts=20, log_dir=runs)
+    stream = RequestStream(cluster.celery, requests, rate_per_s=150)
+    stream.start()
+    wait_for(lambda: backend.stats().counters.get("created", 0) >= 200, 30, "200 creations")
+    assert "created" in doomed.output()
+    kill_tree(doomed)
+    assert stream.sent < len(requests), "the scheduler died after the stream had ended"
+
+    answers = stream.answers(timeout_s=60)
+    expect = with_nodes(check_answers(requests, answers), nodes, slots)
+    wait_for(lambda: backend.stats().states.get("succeeded", 0) == 600, 60, "600 jobs to succeed")
+    watch.stop()
+    check_final_state(backend, expect, [doomed.output(), survivor.output()])
+    check_peaks(runs, expect)
+    assert watch.samples > 100 and watch.over == [] and watch.negative == []
+    assert backend.stats().counters["conflicts"] >= 1
+
+
+def test_a_killed_node_agents_running_jobs_run_again_elsewhere_and_succeed(
+    make_cluster: MakeCluster, tmp_path: Path
+) -> None:
+    cluster = make_cluster()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    scheduler = cluster.start_scheduler("s1", "--concurrency", "2")
+    slots = {"doomed": 2, "spare": 2}
+    nodes = start_nodes(cluster, slots)
+    wait_ready(scheduler)
+    backend = state_of(cluster)
+    watch = SlotWatch(backend)
+    watch.start()
+
+    def timed(rid: str, seconds: float, **extra: object) -> dict[str, object]:
+        payload = {"seconds": seconds, "dir": str(runs)}
+        return {"request_id": rid, "kind": "timed", "payload": payload, **extra}
+
+    doomed_jobs = [
+        cluster.client.submit(timed(f"k-{i}", 2.0, preferred_node="doomed")) for i in range(2)
+    ]
+    assert {c.job.node_id for c in doomed_jobs} == {"doomed"}
+    for item in doomed_jobs:
+        wait_for(partial(is_running, backend, item.job.job_id), 30, "a job to start on doomed")
+    background = [timed(f"bg-{i}", 0.05) for i in range(40)]
+    stream = RequestStream(cluster.celery, background, rate_per_s=40)
+    stream.start()
+    kill_tree(nodes["doomed"])
+
+    answers = stream.answers(timeout_s=60)
+    expect = with_nodes(check_answers(background, answers), nodes, slots)
+    for item in doomed_jobs:
+        final = cluster.client.wait_job(item.job.job_id, timeout_s=60)
+        assert final.state is JobState.SUCCEEDED
+        assert (final.node_id, final.attempt, final.tried_nodes) == ("spare", 2, ["doomed"])
+        assert final.result["pid"] == nodes["spare"].popen.pid
+        expect.unique.add(final.request_id)
+        expect.job_of[final.request_id] = final.job_id
+        expect.body_of[final.request_id] = timed(final.request_id, 2.0)
+    wait_for(lambda: backend.stats().states.get("succeeded", 0) == 42, 60, "42 jobs to succeed")
+    watch.stop()
+    check_final_state(backend, expect, [scheduler.output()])
+    check_peaks(runs, expect)
+    assert watch.over == [] and watch.negative == []
+
+
+def test_a_stale_node_that_wakes_up_changes_nothing(
+    make_cluster: MakeCluster, tmp_path: Path
+) -> None:
+    cluster = make_cluster()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    scheduler = cluster.start_scheduler("s1", "--concurrency", "2")
+    slots = {"stale": 2, "fresh": 2}
+    nodes = start_nodes(cluster, slots)
+    wait_ready(scheduler)
+    backend = state_of(cluster)
+    watch = SlotWatch(backend)
+    watch.start()
+    stale_pid = nodes["stale"].popen.pid
+
+    requests: list[dict[str, Any]] = [
+        {
+            "request_id": f"st-{i}",
+            "kind": "timed",
+            "preferred_node": "stale",
+            "payload": {"seconds": 3.0, "dir": str(runs)},
+        }
+        for i in range(2)
+    ]
+    created = [cluster.client.submit(request) for request in requests]
+    assert {c.job.node_id for c in created} == {"stale"}
+    ids = [c.job.job_id for c in created]
+    for job_id in ids:
+        wait_for(partial(is_running, backend, job_id), 30, "a job to start on the stale node")
+    os.kill(stale_pid, signal.SIGSTOP)
+    try:
+
+        def moved() -> bool:
+            jobs = [backend.get_job(job_id) for job_id in ids]
+            return all(
+                j is not None and (j.node_id, j.attempt, j.state) == ("fresh", 2, "running")
+                for j in jobs
+            )
+
+        # The node timeout is 3 s (tests.support.cluster.FAST): its jobs move while it sleeps.
+        wait_for(moved, 30, "both jobs to run again on the fresh node")
+    finally:
+        os.kill(stale_pid, signal.SIGCONT)
+
+    def late_reports_ignored() -> bool:
+        found = {(j, int(a), n) for j, a, n in IGNORED.findall(scheduler.output())}
+        return all((job_id, 1, "stale") in found for job_id in ids)
+
+    wait_for(late_reports_ignored, 30, "the stale node's reports to be ignored")
+    finals = [cluster.client.wait_job(job_id, timeout_s=60) for job_id in ids]
+    for final in finals:
+        assert final.state is JobState.SUCCEEDED
+        assert (final.node_id, final.attempt, final.tried_nodes) == ("fresh", 2, ["stale"])
+        assert final.result["pid"] == nodes["fresh"].popen.pid
+    cluster.wait_nodes("stale")
+    watch.stop()
+
+    expect = with_nodes(Expect(unique={r["request_id"] for r in requests}), nodes, slots)
+    expect.job_of = {f.request_id: f.job_id for f in finals}
+    expect.body_of = {r["request_id"]: r for r in requests}
+    check_final_state(backend, expect, [scheduler.output()])
+    check_peaks(runs, expect)
+    assert watch.over == [] and watch.negative == []
+    stale_runs = (runs / f"{stale_pid}.log").read_text().splitlines()
+    assert len(stale_runs) == 2, "the stale node finished its old attempts, which changed nothing"
