@@ -16,6 +16,39 @@ from app.settings import Settings, get_settings
 SCHEDULER_QUEUE = "jobrelay"
 NODE_QUEUE_PREFIX = "jobrelay.node."
 
+# Messages that move jobs along (reports, heartbeats, cancels, reads) go before creations
+# on the scheduler queue, so a burst of requests never holds back the reports that free
+# slots. Redis takes 0 as its highest priority, RabbitMQ 9; local mode has none.
+LIFECYCLE_TASKS = (
+    "jobrelay.report",
+    "jobrelay.node_heartbeat",
+    "jobrelay.cancel_job",
+    "jobrelay.drain_node",
+    "jobrelay.query",
+)
+
+CREATION_TASKS = ("jobrelay.create_job", "jobrelay.create_jobs")
+
+
+def priorities(settings: Settings) -> tuple[int | None, int | None]:
+    """(lifecycle, creation) message priorities for the configured broker."""
+    if settings.broker.startswith(("redis", "rediss")):
+        return 0, 6
+    if settings.broker.startswith(("amqp", "pyamqp")):
+        return 9, 0
+    return None, None
+
+
+def routes(settings: Settings) -> dict[str, dict[str, Any]]:
+    lifecycle, creation = priorities(settings)
+    table: dict[str, dict[str, Any]] = {}
+    for names, priority in ((LIFECYCLE_TASKS, lifecycle), (CREATION_TASKS, creation)):
+        route: dict[str, Any] = {"queue": SCHEDULER_QUEUE}
+        if priority is not None:
+            route["priority"] = priority
+        table.update(dict.fromkeys(names, route))
+    return table
+
 
 def transport_options(settings: Settings) -> dict[str, Any]:
     """Broker options: folders for the filesystem transport, redelivery for the others."""
@@ -43,6 +76,9 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     if settings.broker.startswith(("redis", "rediss")):
         # Deployments sharing one Redis keep their queues apart, as they keep their state.
         options["global_keyprefix"] = f"{settings.key_prefix}:"
+        options["priority_steps"] = list(range(10))
+        options["sep"] = ":"
+        options["queue_order_strategy"] = "priority"
     return options
 
 
@@ -50,6 +86,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.result_backend.startswith("file://"):
         (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
     exchange = Exchange(SCHEDULER_QUEUE, type="direct")
+    queue_arguments = {"x-max-priority": 10} if settings.broker.startswith("amqp") else None
+    queue = Queue(
+        SCHEDULER_QUEUE, exchange, routing_key=SCHEDULER_QUEUE, queue_arguments=queue_arguments
+    )
     return {
         "broker_url": settings.broker,
         # kombu's filesystem transport, but writing each message file atomically.
@@ -65,7 +105,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "result_accept_content": ["json"],
         "task_default_queue": SCHEDULER_QUEUE,
-        "task_queues": (Queue(SCHEDULER_QUEUE, exchange, routing_key=SCHEDULER_QUEUE),),
+        "task_queues": (queue,),
+        "task_routes": routes(settings),
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_ignore_result": True,

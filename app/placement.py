@@ -57,7 +57,9 @@ class Placement:
         now = time.time() if now is None else now
         free = self._free_slots(now)
         placed = 0
-        for job in self.backend.backlog(limit) if free > 0 else []:
+        # A few more than the free slots, so a head job that fits nowhere does not hold up
+        # the next; the sweep looks further.
+        for job in self.backend.backlog(min(limit, free * 4)) if free > 0 else []:
             if placed >= free:
                 break
             placed += self._try_assign(job, now) is None

@@ -29,7 +29,7 @@ from app.backends.base import (
 from app.backends.redis_codec import (
     dump_json,
     job_from_hash,
-    job_to_hash,
+    new_job_hash,
     node_from_hash,
     pairs,
 )
@@ -56,8 +56,23 @@ def _transition(reply: Sequence[Any]) -> Transition:
     return Transition(TransitionOutcome(outcome), job, detail)
 
 
-def _claim(reply: Sequence[Any]) -> Claim:
-    return Claim(ClaimOutcome(reply[0]), job_from_hash(pairs(reply[2])))
+def _claim(reply: Sequence[Any], job: Job, now: float) -> Claim:
+    """The claim's answer: the bound job as stored, or the new job as the script placed it."""
+    outcome = ClaimOutcome(reply[0])
+    if outcome is not ClaimOutcome.CREATED:
+        return Claim(outcome, job_from_hash(pairs(reply[2])))
+    node_id = reply[2] or None
+    created = job.model_copy(
+        update={
+            "state": JobState(reply[1]),
+            "node_id": node_id,
+            "attempt": int(reply[3]),
+            "created_at": now,
+            "updated_at": now,
+            "assigned_at": now if node_id else None,
+        }
+    )
+    return Claim(outcome, created)
 
 
 def _matches(job: Job, query: JobQuery) -> bool:
@@ -146,22 +161,22 @@ class RedisBackend:
     def _claim_argv(
         self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str]
     ) -> list[Arg]:
-        stored = job.model_copy(update={"created_at": now, "updated_at": now})
-        fields = [item for pair in job_to_hash(stored).items() for item in pair]
-        head: list[Arg] = [job.job_id, job.request_id, job.fingerprint, len(fields), *fields]
-        return self._argv(now, *head, len(counters), *counters, *candidates)
+        fields = [item for pair in new_job_hash(job, now).items() for item in pair]
+        head: list[Arg] = [job.job_id, job.request_id, job.fingerprint, job.priority]
+        return self._argv(now, *head, len(fields), *fields, len(counters), *counters, *candidates)
 
     @guarded
     def claim(
         self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str] = ()
     ) -> Claim:
         argv = self._claim_argv(job, candidates, now, counters)
-        return _claim(self._scripts.claim(keys=[self._keys.namespace], args=argv))
+        return _claim(self._scripts.claim(keys=[self._keys.namespace], args=argv), job, now)
 
     @guarded
     def claim_many(self, specs: Sequence[ClaimSpec], now: float) -> list[Claim]:
         argvs = [self._claim_argv(s.job, s.candidates, now, s.counters) for s in specs]
-        return [_claim(reply) for reply in self._batch(self._scripts.claim, argvs)] if argvs else []
+        replies = self._batch(self._scripts.claim, argvs) if argvs else []
+        return [_claim(reply, s.job, now) for reply, s in zip(replies, specs, strict=True)]
 
     # reads
 

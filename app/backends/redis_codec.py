@@ -45,6 +45,20 @@ def job_to_hash(job: Job) -> dict[str, str]:
     return fields
 
 
+PLACEMENT_FIELDS = frozenset({"state", "attempt", "node_id", "assigned_at", "started_at"})
+EMPTY = ("", "[]", "{}")
+
+
+def new_job_hash(job: Job, now: float) -> dict[str, str]:
+    """The hash of a job about to be created: no placement (the claim script decides it),
+    and no empty collections (the model's defaults restore them), to keep jobs small."""
+    fields = job_to_hash(job)
+    for name in PLACEMENT_FIELDS:
+        fields.pop(name, None)
+    fields["created_at"] = fields["updated_at"] = repr(now)
+    return {name: value for name, value in fields.items() if value not in EMPTY}
+
+
 def job_from_hash(fields: dict[str, str]) -> Job:
     """The job stored in ``fields``; numbers are parsed by the model."""
     data: dict[str, Any] = {}

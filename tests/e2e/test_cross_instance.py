@@ -59,6 +59,7 @@ class SlotWatch(threading.Thread):
                     self.over.append((node.node_id, node.running + node.reserved, node.slots))
 
 
+@pytest.mark.timeout(600)
 def test_a_storm_across_schedulers_and_producers_makes_one_job_per_request(
     redis_cluster: Cluster, tmp_path: Path
 ) -> None:

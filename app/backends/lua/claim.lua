@@ -1,49 +1,68 @@
 -- Create a job once per request_id, reserving a slot on the first free candidate.
--- ARGV[4] job_id, ARGV[5] request_id, ARGV[6] fingerprint, ARGV[7] field count n,
--- ARGV[8 .. 7+n] the job hash as field/value pairs, then the counter count m and m
--- counter names, then the candidate node ids.
+-- ARGV[4] job_id, ARGV[5] request_id, ARGV[6] fingerprint, ARGV[7] priority,
+-- ARGV[8] field count n, ARGV[9 .. 8+n] the job hash as field/value pairs (without
+-- state, attempt and placement), then the counter count m and m counter names, then the
+-- candidate node ids.
+-- Returns {'existing' | 'conflict', '', job hash} when the request_id is bound, else
+-- {'created', state, node_id or '', attempt}: the caller has the rest of the new job.
 
 local job_id, request_id, fingerprint = ARGV[4], ARGV[5], ARGV[6]
 local binding_key = key('req', request_id)
 local bound = redis.call('GET', binding_key)
 
 if bound then
-  local sep = string.find(bound, ' ', 1, true)
-  local bound_id = string.sub(bound, 1, sep - 1)
+  local stored = redis.call('HGETALL', key('job', bound))
   -- A binding whose job hash already expired is as good as no binding.
-  if redis.call('EXISTS', key('job', bound_id)) == 1 then
-    local same = string.sub(bound, sep + 1) == fingerprint
-    local outcome = same and 'existing' or 'conflict'
+  if #stored > 0 then
+    local same = false
+    for i = 1, #stored, 2 do
+      if stored[i] == 'fingerprint' then
+        same = stored[i + 1] == fingerprint
+        break
+      end
+    end
     redis.call('HINCRBY', key('stats'), same and 'repeats' or 'conflicts', 1)
-    return reply(outcome, bound_id)
+    return {same and 'existing' or 'conflict', '', stored}
   end
 end
 
-local n_fields = tonumber(ARGV[7])
+local n_fields = tonumber(ARGV[8])
+local counters_at = 9 + n_fields
+local n_counters = tonumber(ARGV[counters_at])
+local node_id = first_free(counters_at + n_counters + 1)
+
 local fields = {}
-for i = 8, 7 + n_fields do
+for i = 9, 8 + n_fields do
   fields[#fields + 1] = ARGV[i]
 end
-local job_key = key('job', job_id)
-redis.call('HSET', job_key, unpack(fields))
-redis.call('HSET', job_key, 'state', 'pending', 'attempt', '0')
-redis.call('HDEL', job_key, 'node_id', 'assigned_at', 'started_at', 'finished_at')
-redis.call('SET', binding_key, job_id .. ' ' .. fingerprint)
-redis.call('ZADD', key('jobs'), 0, job_id)
-redis.call('ZADD', key('state', 'pending'), 0, job_id)
-
-local counters_at = 8 + n_fields
-local n_counters = tonumber(ARGV[counters_at])
-redis.call('HINCRBY', key('stats'), 'created', 1)
-for i = counters_at + 1, counters_at + n_counters do
-  redis.call('HINCRBY', key('stats'), ARGV[i], 1)
-end
-
-local job = load_job(job_id)
-local node_id = first_free(counters_at + n_counters + 1)
+local state, attempt = 'pending', '0'
 if node_id then
-  place(job, node_id)
-else
-  redis.call('ZADD', key('backlog'), num(-(tonumber(job.priority) or 0)), job_id)
+  state, attempt = 'assigned', '1'
+  fields[#fields + 1] = 'node_id'
+  fields[#fields + 1] = node_id
+  fields[#fields + 1] = 'assigned_at'
+  fields[#fields + 1] = NOW
 end
-return reply('created', job_id)
+fields[#fields + 1] = 'state'
+fields[#fields + 1] = state
+fields[#fields + 1] = 'attempt'
+fields[#fields + 1] = attempt
+
+redis.call('HSET', key('job', job_id), unpack(fields))
+redis.call('SET', binding_key, job_id)
+redis.call('ZADD', key('jobs'), 0, job_id)
+redis.call('ZADD', key('state', state), 0, job_id)
+if node_id then
+  redis.call('HINCRBY', key('node', node_id), 'reserved', 1)
+  redis.call('SADD', key('node', node_id, 'jobs'), job_id)
+  redis.call('ZADD', key('deadlines'), num(NOW_N + DISPATCH_TIMEOUT), job_id)
+else
+  redis.call('ZADD', key('backlog'), num(-(tonumber(ARGV[7]) or 0)), job_id)
+end
+
+local stats = key('stats')
+redis.call('HINCRBY', stats, 'created', 1)
+for i = counters_at + 1, counters_at + n_counters do
+  redis.call('HINCRBY', stats, ARGV[i], 1)
+end
+return {'created', state, node_id or '', attempt}

@@ -8,7 +8,7 @@ for _, id in ipairs(ids) do
   local request_id = redis.call('HGET', key('job', id), 'request_id')
   if request_id then
     local bound = redis.call('GET', key('req', request_id))
-    if bound and string.sub(bound, 1, #id + 1) == id .. ' ' then
+    if bound == id then
       redis.call('DEL', key('req', request_id))
     end
   end

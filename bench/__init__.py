@@ -1,0 +1,1 @@
+"""Benchmarks of jobrelay that print ratios against baselines measured in the same run."""
