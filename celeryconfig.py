@@ -114,7 +114,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_extended": False,
         "worker_prefetch_multiplier": 4,
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # Workers send task events for Flower; a "sent" event per published message would
+        # double the cost of every hand-off, and Flower learns of each task when received.
+        "task_send_sent_event": False,
         "worker_pool": "threads" if settings.local else "prefork",
         "timezone": "UTC",
     }

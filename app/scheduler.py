@@ -64,12 +64,16 @@ class Scheduler:
             except JobrelayError as exc:
                 answers[index] = {"error": exc.to_dict()}
         outcomes = create_jobs([req for _, req in valid], self.backend, self.selector, self.fleet)
+        handed = []
         for (index, _), outcome in zip(valid, outcomes, strict=True):
             if isinstance(outcome, Created):
-                self._hand_off(outcome)
                 answers[index] = outcome.public()
+                if outcome.created and outcome.job.state is JobState.ASSIGNED:
+                    handed.append(outcome.job)
             else:
                 answers[index] = {"error": outcome.to_dict()}
+        if handed:
+            self.handoff.run_many(handed)
         return answers
 
     def _hand_off(self, created: Created) -> None:

@@ -20,6 +20,10 @@ class RecordingHandoff:
     def run(self, job: Job) -> None:
         self.sent.append((job.job_id, job.node_id, job.attempt))
 
+    def run_many(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self.run(job)
+
     def stop(self, job: Job) -> None:
         self.stopped.append(job.job_id)
 
