@@ -47,7 +47,8 @@ LIST_BATCH = 200
 
 
 def _num(value: float) -> str:
-    return repr(float(value))
+    # Milliseconds are precise enough for every time jobrelay keeps, and shorter to store.
+    return repr(round(float(value), 3))
 
 
 def _transition(reply: Sequence[Any]) -> Transition:
@@ -67,9 +68,9 @@ def _claim(reply: Sequence[Any], job: Job, now: float) -> Claim:
             "state": JobState(reply[1]),
             "node_id": node_id,
             "attempt": int(reply[3]),
-            "created_at": now,
-            "updated_at": now,
-            "assigned_at": now if node_id else None,
+            "created_at": round(now, 3),
+            "updated_at": round(now, 3),
+            "assigned_at": round(now, 3) if node_id else None,
         }
     )
     return Claim(outcome, created)

@@ -55,7 +55,7 @@ def new_job_hash(job: Job, now: float) -> dict[str, str]:
     fields = job_to_hash(job)
     for name in PLACEMENT_FIELDS:
         fields.pop(name, None)
-    fields["created_at"] = fields["updated_at"] = repr(now)
+    fields["created_at"] = fields["updated_at"] = repr(round(now, 3))
     return {name: value for name, value in fields.items() if value not in EMPTY}
 
 

@@ -89,7 +89,7 @@ local function place(job, node_id)
   job.attempt = tostring((tonumber(job.attempt) or 0) + 1)
   job.node_id = node_id
   redis.call('HSET', jk, 'node_id', node_id, 'attempt', job.attempt, 'assigned_at', NOW)
-  redis.call('HDEL', jk, 'started_at', 'accepted_at', 'explanation')
+  redis.call('HDEL', jk, 'started_at', 'explanation')
   redis.call('ZREM', key('backlog'), job.id)
   redis.call('ZADD', key('deadlines'), num(NOW_N + DISPATCH_TIMEOUT), job.id)
 end
@@ -118,7 +118,6 @@ local function finish(job, state, err)
   else
     redis.call('HDEL', jk, 'error')
   end
-  redis.call('ZADD', key('ended'), NOW, job.id)
   redis.call('PEXPIRE', jk, RETENTION_MS)
   redis.call('PEXPIRE', key('req', job.request_id), RETENTION_MS)
   redis.call('HINCRBY', key('stats'), 'ended:' .. state, 1)
@@ -145,7 +144,7 @@ local function requeue(job, reason)
   end
   set_state(job, 'pending')
   redis.call('HSET', jk, 'error', reason)
-  redis.call('HDEL', jk, 'node_id', 'assigned_at', 'started_at', 'accepted_at')
+  redis.call('HDEL', jk, 'node_id', 'assigned_at', 'started_at')
   redis.call('ZADD', key('backlog'), num(-(tonumber(job.priority) or 0)), job.id)
   redis.call('HINCRBY', key('stats'), 'requeued', 1)
   job.node_id = nil

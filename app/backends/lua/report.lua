@@ -20,7 +20,7 @@ if event == 'accepted' or event == 'started' then
     return reply('refused', job_id, event .. ' on a running job')
   end
   redis.call('ZREM', key('deadlines'), job_id)
-  redis.call('HSET', job_key, 'accepted_at', NOW, 'updated_at', NOW)
+  redis.call('HSET', job_key, 'updated_at', NOW)
 end
 
 if event == 'started' then
