@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from app.models import Explanation, Job, Node, NodeStatus
 
 MAX_CANDIDATES = 8
+# Above this many nodes meeting a job's requirements, selection walks the fleet from the
+# least loaded node and stops early rather than filtering every one of them.
+BROAD_AT = 64
+BROAD_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class FleetView:
 
     nodes: dict[str, Node] = field(default_factory=dict)
     index: dict[str, set[str]] = field(default_factory=dict)
+    by_load: list[Node] = field(default_factory=list)
     taken_at: float = float("-inf")
 
     @classmethod
@@ -57,6 +62,7 @@ class FleetView:
             view.nodes[node.node_id] = node
             for key in _index_keys(node):
                 view.index.setdefault(key, set()).add(node.node_id)
+        view.by_load = sorted(view.nodes.values(), key=lambda node: node.load)
         return view
 
     def free_slots(self, now: float, node_timeout_s: float) -> int:
@@ -69,10 +75,20 @@ class FleetView:
             and now - node.last_seen <= node_timeout_s
         )
 
+    def requirement_sets(self, job: Job) -> list[set[str]]:
+        """The index sets a node must be in to run ``job``, smallest first."""
+        keys = [f"kind:{job.kind}", *(f"cap:{c}" for c in job.requires)]
+        return sorted((self.index.get(key, set()) for key in keys), key=len)
+
+    def broad(self, job: Job) -> bool:
+        """True when so many nodes meet the job's requirements that a walk from the least
+        loaded node finds enough of them in a few steps."""
+        smallest = len(self.requirement_sets(job)[0])
+        return smallest > BROAD_AT and smallest * BROAD_SHARE >= len(self.nodes)
+
     def matching(self, job: Job) -> set[str]:
         """Nodes that offer every capability the job requires and can run its kind."""
-        keys = [f"kind:{job.kind}", *(f"cap:{c}" for c in job.requires)]
-        sets = sorted((self.index.get(key, set()) for key in keys), key=len)
+        sets = self.requirement_sets(job)
         return set(sets[0]).intersection(*sets[1:])
 
 
@@ -98,6 +114,10 @@ class Selector:
         return retry
 
     def _select(self, job: Job, fleet: FleetView, now: float, excluded: set[str]) -> Selection:
+        if not job.affinity_key and fleet.broad(job):
+            found = self._least_loaded_broad(job, fleet, now, excluded)
+            if found is not None:
+                return found
         matching = fleet.matching(job)
         rejected: Counter[str] = Counter()
         eligible = [
@@ -112,6 +132,32 @@ class Selector:
         explanation = Explanation(
             node_id=ordered[0], candidates=len(eligible), rejected=dict(rejected), reason=reason
         )
+        return Selection(ordered, explanation)
+
+    def _least_loaded_broad(
+        self, job: Job, fleet: FleetView, now: float, excluded: set[str]
+    ) -> Selection | None:
+        """For requirements most nodes meet: walk the snapshot from the least loaded node
+        and stop at the first few that pass, instead of filtering the whole fleet. None when
+        nothing passes, so that the full pass can explain why."""
+        sets = fleet.requirement_sets(job)
+        passing: list[Node] = []
+        for node in fleet.by_load:
+            if all(node.node_id in s for s in sets) and not self._rejection(
+                node, job, now, excluded
+            ):
+                passing.append(node)
+                if len(passing) == MAX_CANDIDATES:
+                    break
+        if not passing:
+            return None
+        preferred = fleet.nodes.get(job.preferred_node or "")
+        if preferred is not None and preferred not in passing:
+            met = all(preferred.node_id in s for s in sets)
+            if met and not self._rejection(preferred, job, now, excluded):
+                passing.insert(0, preferred)
+        ordered, reason = self._order(job, passing)
+        explanation = Explanation(node_id=ordered[0], candidates=len(passing), reason=reason)
         return Selection(ordered, explanation)
 
     def _passes(

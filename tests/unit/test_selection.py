@@ -133,3 +133,27 @@ def test_candidates_come_from_the_index_not_a_scan() -> None:
     assert selection.candidates == ["gpu-1"]
     assert selection.explanation.candidates == 1
     assert view.matching(job(requires=["gpu"])) == {"gpu-1"}
+
+
+def test_broad_requirements_stop_at_the_least_loaded_nodes_that_pass() -> None:
+    nodes = [node(f"n{i:03}", slots=10, running=1 + i % 9) for i in range(300)]
+    nodes.append(node("idle", slots=10))
+    nodes.append(node("idle-eu", slots=10, labels={"pool": "eu"}))
+    view = fleet(*nodes)
+    selection = Selector(SelectorOptions(best_few=1)).select(job(), view, NOW)
+    assert selection.candidates[:2] in (["idle", "idle-eu"], ["idle-eu", "idle"])
+    assert len(selection.candidates) == 8
+    labelled = Selector().select(job(selector={"pool": "eu"}), view, NOW)
+    assert labelled.candidates == ["idle-eu"]
+    assert labelled.explanation.reason == "least loaded (0/10 slots used)"
+    preferred = Selector().select(job(preferred_node="n005"), view, NOW)
+    assert preferred.candidates[0] == "n005"
+    excluded = Selector().select(job(exclude_nodes=["idle", "idle-eu"]), view, NOW)
+    assert not {"idle", "idle-eu"} & set(excluded.candidates)
+
+
+def test_a_broad_fleet_with_every_node_full_still_explains_itself() -> None:
+    view = fleet(*(node(f"n{i}", slots=1, running=1) for i in range(100)))
+    selection = Selector().select(job(), view, NOW)
+    assert selection.candidates == []
+    assert selection.explanation.summary() == "100 full"
