@@ -11,12 +11,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from tests.support.services import MAIN_REDIS, delete_prefix
 from workers.cli.processes import Children
 
 T = TypeVar("T")
@@ -73,21 +75,36 @@ def known_nodes(env: dict[str, str]) -> dict[str, Any]:
     return {node["node_id"]: node for node in json.loads(done.stdout)}
 
 
-@pytest.fixture(scope="module")
-def local_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    data_dir = tmp_path_factory.mktemp("jobrelay-cli")
-    return clean_env(JOBRELAY_MODE="local", JOBRELAY_DATA_DIR=str(data_dir))
+@pytest.fixture(
+    scope="module", params=["local", pytest.param("cross_instance", marks=pytest.mark.redis)]
+)
+def cli_env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The environment of a user of either mode; cross-instance keys are removed after."""
+    data_dir = str(tmp_path_factory.mktemp("jobrelay-cli"))
+    if request.param == "local":
+        yield clean_env(JOBRELAY_MODE="local", JOBRELAY_DATA_DIR=data_dir)
+        return
+    prefix = f"cli{uuid.uuid4().hex[:10]}"
+    yield clean_env(
+        JOBRELAY_MODE="cross_instance",
+        JOBRELAY_REDIS_URL=MAIN_REDIS,
+        JOBRELAY_KEY_PREFIX=prefix,
+        JOBRELAY_DATA_DIR=data_dir,
+    )
+    delete_prefix(MAIN_REDIS, prefix)
 
 
 @pytest.fixture(scope="module")
-def local_cluster(local_env: dict[str, str]) -> Iterator[Children]:
-    """A scheduler and one node (``cli-node``: asr:en, pool=eu, 2 slots) in local mode."""
-    children = Children(Path(local_env["JOBRELAY_DATA_DIR"]) / "logs", local_env)
+def cli_cluster(cli_env: dict[str, str]) -> Iterator[Children]:
+    """A scheduler and one node (``cli-node``: asr:en, pool=eu, 2 slots) in either mode."""
+    children = Children(Path(cli_env["JOBRELAY_DATA_DIR"]) / "logs", cli_env)
     children.start("scheduler", ["scheduler"])
     node = ["node", "--id", "cli-node", "--capability", "asr:en", "--label", "pool=eu"]
     children.start("cli-node", [*node, "--slots", "2"])
     try:
-        wait_for(lambda: "cli-node" in known_nodes(local_env), 60, "cli-node joining")
+        wait_for(lambda: "cli-node" in known_nodes(cli_env), 60, "cli-node joining")
         yield children
     finally:
         children.stop()
