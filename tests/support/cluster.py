@@ -160,10 +160,17 @@ class Cluster:
 
         wait_for(ready, timeout_s, f"nodes {node_ids} to be alive", every_s=0.3)
 
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            proc.terminate()
-        self.procs.clear()
+    def stop(self, timeout_s: float = 20) -> None:
+        """SIGTERM every process at once, then wait; SIGKILL what is still there."""
+        running = [proc for proc in self.procs if proc.popen.poll() is None]
+        for proc in running:
+            proc.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in running:
+            try:
+                proc.popen.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill9()
 
     def dump_logs(self) -> str:
         return "\n".join(f"===== {p.name}\n{p.output()[-4000:]}" for p in self.procs)
