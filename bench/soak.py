@@ -9,15 +9,11 @@ the run and memory should level off. Opt-in only: ``python -m bench.run --only s
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import redis
 from celery import Celery
@@ -35,6 +31,7 @@ from bench.soak_procs import Processes, cpu_by_role, environment, start_cluster
 from bench.soak_producer import ANSWER_TIMEOUT_S, WINDOW, Producer
 from bench.soak_report import markdown_minutes, minutes, rich_minutes, verdict
 from bench.soak_sample import EVERY_S, Sample, Sampler, key_patterns
+from workers.cli.processes import sigterm_interrupts
 
 DEFAULT_SOAK_S = 300.0
 RATE_PER_S = 150.0
@@ -47,20 +44,6 @@ ACTIVE = ("pending", "assigned", "running")
 def retention_for(soak_s: float) -> float:
     """30 s, or less for a short run, so that retention is reached in its first third."""
     return max(min(30.0, soak_s / 6), 5.0)
-
-
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so that the processes are stopped either way."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def wait_ready(app: Celery, client: redis.Redis, prefix: str, procs: Processes) -> None:

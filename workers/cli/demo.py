@@ -8,7 +8,6 @@ node can serve, shows the jobs finishing, and stops everything it started.
 from __future__ import annotations
 
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -16,7 +15,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import click
 from redis.exceptions import RedisError
@@ -39,7 +37,7 @@ from workers.cli.demo_load import LoadPlan, Tally, build_plan, send_plan
 from workers.cli.demo_summary import Summary, summarize, summary_table
 from workers.cli.failure import CommandFailed, describe
 from workers.cli.options import json_option
-from workers.cli.processes import Children
+from workers.cli.processes import Children, sigterm_interrupts
 from workers.cli.session import Session, pass_session
 
 POLL_S = 0.25
@@ -110,20 +108,6 @@ def data_directory(given: Path | None) -> Iterator[tuple[Path, Callable[[], None
         return
     path = Path(tempfile.mkdtemp(prefix="jobrelay-demo-"))
     yield path, lambda: shutil.rmtree(path, ignore_errors=True)
-
-
-@contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C, so that the children are stopped either way."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass(frozen=True)
