@@ -116,8 +116,9 @@ def run(ctx: Context) -> Outcome:
     if outcome.missed:
         outcome.notes.append(profile_note(min(largest, GOAL_FLEET), CASES[0]))
     outcome.notes.append(
-        "broad requests scan every matching node through the filters, so their time grows "
-        "with the number of matching nodes by design; the capability index only helps "
-        "selective requests."
+        "selective requests take their candidates from the capability index, so their time "
+        "grows with the number of matching nodes; broad ones (when one node in eight or "
+        "more matches) walk the fleet from the least loaded node and stop at the first "
+        "eight that pass, so their time hardly grows with the fleet."
     )
     return outcome
