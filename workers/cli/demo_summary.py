@@ -128,7 +128,7 @@ def summary_table(summary: Summary) -> Table:
         ("backlog", f"{len(summary.backlog)} pending"),
         *[(f"  {entry.request_id}", entry.why) for entry in summary.backlog],
         ("creation to finish", f"p50 {seconds(summary.p50_s)}, p99 {seconds(summary.p99_s)}"),
-        ("dashboard", summary.dashboard),
+        ("dashboard", dashboard_note(summary.dashboard)),
         ("demo took", f"{summary.elapsed_s:.1f}s"),
     ]
     if summary.unfinished:
@@ -140,3 +140,10 @@ def summary_table(summary: Summary) -> Table:
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def dashboard_note(dashboard: str) -> str:
+    """The dashboard's address, saying that it lives as long as the demo's cluster."""
+    if not dashboard.startswith("http"):
+        return dashboard
+    return f"{dashboard} (up while the cluster runs: add --keep-running to browse it)"
