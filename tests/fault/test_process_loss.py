@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,32 @@ def start_nodes(cluster: Cluster, slots: dict[str, int]) -> dict[str, Proc]:
     return nodes
 
 
+@dataclass
+class Rig:
+    """A cross-instance cluster under test: where node runs are logged, its processes,
+    its state store and a watch over every node's slots."""
+
+    runs: Path
+    schedulers: list[Proc]
+    nodes: dict[str, Proc]
+    backend: RedisBackend
+    watch: SlotWatch
+
+
+def start_rig(
+    cluster: Cluster, tmp_path: Path, slots: dict[str, int], schedulers: tuple[str, ...] = ("s1",)
+) -> Rig:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    procs = [cluster.start_scheduler(name, "--concurrency", "2") for name in schedulers]
+    nodes = start_nodes(cluster, slots)
+    wait_ready(*procs)
+    backend = state_of(cluster)
+    watch = SlotWatch(backend)
+    watch.start()
+    return Rig(runs, procs, nodes, backend, watch)
+
+
 def with_nodes(expect: Expect, nodes: dict[str, Proc], slots: dict[str, int]) -> Expect:
     expect.node_pids = {node_id: {proc.popen.pid} for node_id, proc in nodes.items()}
     expect.node_slots = dict(slots)
@@ -69,16 +96,15 @@ def test_a_scheduler_killed_mid_stream_loses_no_request_and_creates_nothing_twic
     make_cluster: MakeCluster, tmp_path: Path
 ) -> None:
     cluster = make_cluster()
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    doomed = cluster.start_scheduler("s1", "--concurrency", "2")
-    survivor = cluster.start_scheduler("s2", "--concurrency", "2")
     slots = {"n1": 3, "n2": 3}
-    nodes = start_nodes(cluster, slots)
-    wait_ready(doomed, survivor)
-    backend = state_of(cluster)
-    watch = SlotWatch(backend)
-    watch.start()
+    rig = start_rig(cluster, tmp_path, slots, schedulers=("s1", "s2"))
+    runs, (doomed, survivor), nodes, backend, watch = (
+        rig.runs,
+        rig.schedulers,
+        rig.nodes,
+        rig.backend,
+        rig.watch,
+    )
 
     requests = stream_plan(unique=600, repeats=200, conflicts=20, log_dir=runs)
     stream = RequestStream(cluster.celery, requests, rate_per_s=150)
@@ -102,15 +128,15 @@ def test_a_killed_node_agents_running_jobs_run_again_elsewhere_and_succeed(
     make_cluster: MakeCluster, tmp_path: Path
 ) -> None:
     cluster = make_cluster()
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    scheduler = cluster.start_scheduler("s1", "--concurrency", "2")
     slots = {"doomed": 2, "spare": 2}
-    nodes = start_nodes(cluster, slots)
-    wait_ready(scheduler)
-    backend = state_of(cluster)
-    watch = SlotWatch(backend)
-    watch.start()
+    rig = start_rig(cluster, tmp_path, slots)
+    runs, (scheduler,), nodes, backend, watch = (
+        rig.runs,
+        rig.schedulers,
+        rig.nodes,
+        rig.backend,
+        rig.watch,
+    )
 
     def timed(rid: str, seconds: float, **extra: object) -> dict[str, object]:
         payload = {"seconds": seconds, "dir": str(runs)}
@@ -148,15 +174,15 @@ def test_a_stale_node_that_wakes_up_changes_nothing(
     make_cluster: MakeCluster, tmp_path: Path
 ) -> None:
     cluster = make_cluster()
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    scheduler = cluster.start_scheduler("s1", "--concurrency", "2")
     slots = {"stale": 2, "fresh": 2}
-    nodes = start_nodes(cluster, slots)
-    wait_ready(scheduler)
-    backend = state_of(cluster)
-    watch = SlotWatch(backend)
-    watch.start()
+    rig = start_rig(cluster, tmp_path, slots)
+    runs, (scheduler,), nodes, backend, watch = (
+        rig.runs,
+        rig.schedulers,
+        rig.nodes,
+        rig.backend,
+        rig.watch,
+    )
     stale_pid = nodes["stale"].popen.pid
 
     requests: list[dict[str, Any]] = [

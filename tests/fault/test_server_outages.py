@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.fault.conftest import MakeCluster
-from tests.fault.test_process_loss import start_nodes, state_of, wait_ready, with_nodes
+from tests.fault.test_process_loss import start_rig, with_nodes
 from tests.support.cluster import wait_for
 from tests.support.faults import (
-    SlotWatch,
     Supervisor,
     check_answers,
     check_final_state,
@@ -46,15 +45,15 @@ def test_a_state_store_outage_mid_stream_loses_nothing_and_is_logged_once(
         JOBRELAY_NODE_TIMEOUT_S="10",
         JOBRELAY_REDIS_TIMEOUT_S="1",
     )
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    scheduler = cluster.start_scheduler("s1", "--concurrency", "2")
     slots = {"n1": 2, "n2": 2}
-    nodes = start_nodes(cluster, slots)
-    wait_ready(scheduler)
-    backend = state_of(cluster)
-    watch = SlotWatch(backend)
-    watch.start()
+    rig = start_rig(cluster, tmp_path, slots)
+    runs, (scheduler,), nodes, backend, watch = (
+        rig.runs,
+        rig.schedulers,
+        rig.nodes,
+        rig.backend,
+        rig.watch,
+    )
 
     requests = stream_plan(unique=300, repeats=80, conflicts=10, log_dir=runs)
     stream = RequestStream(cluster.celery, requests, rate_per_s=40)
@@ -90,15 +89,15 @@ def test_a_broker_restart_mid_stream_loses_nothing(
     cluster = make_cluster(JOBRELAY_BROKER_URL=broker.url, JOBRELAY_RESULT_URL=MAIN_REDIS)
     supervisor = Supervisor(cluster)
     try:
-        runs = tmp_path / "runs"
-        runs.mkdir()
-        scheduler = cluster.start_scheduler("s1", "--concurrency", "2")
         slots = {"n1": 2, "n2": 2}
-        nodes = start_nodes(cluster, slots)
-        wait_ready(scheduler)
-        backend = state_of(cluster)
-        watch = SlotWatch(backend)
-        watch.start()
+        rig = start_rig(cluster, tmp_path, slots)
+        runs, _, nodes, backend, watch = (
+            rig.runs,
+            rig.schedulers,
+            rig.nodes,
+            rig.backend,
+            rig.watch,
+        )
         supervisor.start()
 
         requests = stream_plan(unique=300, repeats=80, conflicts=10, log_dir=runs)
