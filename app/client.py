@@ -54,8 +54,14 @@ class TaskReader:
 class Client:
     """A connection to jobrelay through Celery, and to Redis in cross-instance mode."""
 
-    def __init__(self, settings: Settings | None = None, celery: Celery | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        celery: Celery | None = None,
+        answer_timeout_s: float = 30.0,
+    ) -> None:
         self.settings = settings or get_settings()
+        self.answer_timeout_s = answer_timeout_s
         if celery is None:
             from app.celery_app import celery as default_app
 
@@ -72,10 +78,16 @@ class Client:
         options = selector_options(self.settings)
         return BackendReader(backend, options, self.settings.max_payload_bytes)
 
-    def call(self, task: str, *args: Any, timeout_s: float = 30.0) -> Any:
-        """Send a task to the schedulers and wait for its answer."""
+    def call(self, task: str, *args: Any, timeout_s: float | None = None, shown: str = "") -> Any:
+        """Send a task to the schedulers and wait for its answer.
+
+        ``shown`` replaces the arguments where Celery would display them (events, Flower),
+        so that payloads stay out of sight.
+        """
+        options = {"argsrepr": shown} if shown else {}
+        timeout_s = self.answer_timeout_s if timeout_s is None else timeout_s
         try:
-            result = self.celery.send_task(task, args=list(args), queue=SCHEDULER_QUEUE)
+            result = self.celery.send_task(task, args=list(args), queue=SCHEDULER_QUEUE, **options)
             return result.get(timeout=timeout_s, interval=0.02)
         except CeleryTimeout as exc:
             raise SchedulerUnavailable(
@@ -91,14 +103,15 @@ class Client:
         """Create the job for a request (or get the existing one); optionally wait for its end."""
         data = request.model_dump(mode="json") if isinstance(request, JobRequest) else request
         parse_request(data, self.settings.max_payload_bytes)
-        created = Created.model_validate(self.call("jobrelay.create_job", data))
+        shown = f"(request {data.get('request_id')!r},)"
+        created = Created.model_validate(self.call("jobrelay.create_job", data, shown=shown))
         if wait:
             created.job = self.wait_job(created.job.job_id, timeout_s)
         return created
 
     def submit_many(self, requests: list[dict[str, Any]]) -> list[Created | JobrelayError]:
         """Create a batch in one task; each answer is the job or the error for that request."""
-        answers = self.call("jobrelay.create_jobs", requests)
+        answers = self.call("jobrelay.create_jobs", requests, shown=f"({len(requests)} requests,)")
         return [
             error_from_dict(answer["error"])
             if "error" in answer

@@ -55,10 +55,15 @@ class CeleryHandoff:
         self.run_many([job])
 
     def run_many(self, jobs: Sequence[Job]) -> None:
-        # One producer and, where kombu can (Redis), one pipelined round trip for all.
-        with self.app.producer_or_acquire() as producer, producer.batch():
-            for job in jobs:
-                self._send(job, producer)
+        # One producer and, for several jobs where kombu can (Redis), one pipelined round
+        # trip for all; a pipeline costs more than it saves for a single message.
+        with self.app.producer_or_acquire() as producer:
+            if len(jobs) == 1:
+                self._send(jobs[0], producer)
+                return
+            with producer.batch():
+                for job in jobs:
+                    self._send(job, producer)
 
     def _send(self, job: Job, producer: Any) -> None:
         # A node that receives the order after the dispatch timeout finds it expired;
@@ -70,6 +75,10 @@ class CeleryHandoff:
             task_id=run_task_id(job),
             expires=self.settings.dispatch_timeout_s,
             producer=producer,
+            # Celery would render the arguments, payload included, into every message for
+            # events and Flower: slow for large payloads, and payloads stay out of sight.
+            argsrepr="()",
+            kwargsrepr=f"{{'order': job {job.job_id} attempt {job.attempt}}}",
         )
 
     def stop(self, job: Job) -> None:

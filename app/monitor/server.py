@@ -44,6 +44,9 @@ PAGE_HEADERS = {
 }
 
 
+READ_TIMEOUT_S = 5.0
+
+
 def create_app(client: Client, settings: Settings) -> FastAPI:
     """The monitor for ``client``; the token comes from ``settings.monitor_token``."""
     views = Views(client)
@@ -124,7 +127,9 @@ def serve(host: str, port: int, client: Client | None = None) -> None:
     import uvicorn
 
     settings = client.settings if client is not None else get_settings()
-    app = create_app(client or Client(settings), settings)
+    # A page waits at most this long for a local-mode scheduler's answer, not a whole
+    # producer's timeout, so a stopped scheduler shows as such within seconds.
+    app = create_app(client or Client(settings, answer_timeout_s=READ_TIMEOUT_S), settings)
     logging.getLogger("uvicorn.access").addFilter(RedactToken())
     if settings.monitor_token is None and not is_loopback_name(host):
         log.warning(

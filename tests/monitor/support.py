@@ -37,7 +37,7 @@ class InProcessClient(Client):
             scheduler.backend, selector_options(settings), settings.max_payload_bytes
         )
 
-    def call(self, task: str, *args: Any, timeout_s: float = 30.0) -> Any:
+    def call(self, task: str, *args: Any, timeout_s: float | None = None, shown: str = "") -> Any:
         if task == "jobrelay.create_job":
             return self.scheduler.create(*args)
         if task == "jobrelay.create_jobs":

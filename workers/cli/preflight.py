@@ -6,12 +6,9 @@ own reconnection attempts (twenty seconds of them) before failing.
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis
 
 from app.backends.redis_connection import connect, describe_address
-from app.client import Client
 from app.errors import BackendUnavailable
 from app.settings import Settings
 
@@ -32,15 +29,3 @@ def check_redis(settings: Settings) -> None:
         ) from exc
     finally:
         client.close()
-
-
-class PatientClient(Client):
-    """A client that waits ``answer_timeout_s`` for a scheduler's answer to any task."""
-
-    def __init__(self, settings: Settings, answer_timeout_s: float) -> None:
-        self.answer_timeout_s = answer_timeout_s
-        super().__init__(settings)
-
-    def call(self, task: str, *args: Any, timeout_s: float | None = None) -> Any:
-        wait_s = self.answer_timeout_s if timeout_s is None else timeout_s
-        return super().call(task, *args, timeout_s=wait_s)

@@ -31,10 +31,11 @@ class Session:
 
     def client(self) -> Client:
         if self._client is None:
-            from workers.cli.preflight import PatientClient, check_redis
+            from app.client import Client
+            from workers.cli.preflight import check_redis
 
             check_redis(self.settings())
-            self._client = PatientClient(self.settings(), self.answer_timeout_s)
+            self._client = Client(self.settings(), answer_timeout_s=self.answer_timeout_s)
         return self._client
 
 
