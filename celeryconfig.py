@@ -82,6 +82,13 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def result_options(settings: Settings) -> dict[str, Any]:
+    """Task results on Redis carry the deployment's prefix too, so they stay apart."""
+    if settings.result_backend.startswith(("redis", "rediss")):
+        return {"global_keyprefix": f"{settings.key_prefix}:"}
+    return {}
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     if settings.result_backend.startswith("file://"):
         (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
@@ -97,6 +104,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "app.filesystem_broker:Transport" if settings.broker.startswith("filesystem") else None
         ),
         "result_backend": settings.result_backend,
+        "result_backend_transport_options": result_options(settings),
         "broker_transport_options": transport_options(settings),
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",

@@ -17,6 +17,8 @@ def test_redis_takes_zero_as_the_highest_priority(tmp_path) -> None:
     options = celery_config(load_settings(redis_url="redis://h:1/0"))["broker_transport_options"]
     assert options["priority_steps"] == list(range(10))
     assert options["global_keyprefix"] == "jobrelay:"
+    results = celery_config(load_settings(redis_url="redis://h:1/0"))
+    assert results["result_backend_transport_options"] == {"global_keyprefix": "jobrelay:"}
 
 
 def test_rabbitmq_takes_nine_as_the_highest_and_declares_a_priority_queue(tmp_path) -> None:
