@@ -48,7 +48,8 @@ class Scheduler:
     def create(self, data: object) -> dict[str, Any]:
         request = parse_request(data, self.settings.max_payload_bytes)
         created = create_job(request, self.backend, self.selector, self.fleet)
-        self._hand_off(created)
+        if to_hand_off(created):
+            self.handoff.run(created.job)
         return created.public()
 
     def create_many(self, items: object) -> list[dict[str, Any]]:
@@ -68,7 +69,7 @@ class Scheduler:
         for (index, _), outcome in zip(valid, outcomes, strict=True):
             if isinstance(outcome, Created):
                 answers[index] = outcome.public()
-                if outcome.created and outcome.job.state is JobState.ASSIGNED:
+                if to_hand_off(outcome):
                     handed.append(outcome.job)
             else:
                 answers[index] = {"error": outcome.to_dict()}
@@ -76,15 +77,11 @@ class Scheduler:
             self.handoff.run_many(handed)
         return answers
 
-    def _hand_off(self, created: Created) -> None:
-        if created.created and created.job.state is JobState.ASSIGNED:
-            self.handoff.run(created.job)
-
     def heartbeat(self, data: object) -> Node:
         beat = parse_model(Heartbeat, data, "heartbeat")
-        known = {node.node_id for node in self.fleet.view(time.time()).nodes.values()}
+        known = beat.node_id in self.fleet.view(time.time()).nodes
         node = self.backend.heartbeat(beat, time.time())
-        if node.node_id not in known:
+        if not known:
             log.info("node %s: joined with %d slots", node.node_id, node.slots)
             self.fleet.invalidate()
             self.placement.place_backlog()
@@ -125,21 +122,28 @@ class Scheduler:
         self.backend.count(counters)
 
     def cancel(self, job_id: str) -> Job:
-        job = self.backend.get_job(job_id)
+        transition = self.backend.cancel(job_id, time.time())
+        job = transition.job
         if job is None:
             raise JobNotFound(f"job {job_id} does not exist (or its retention has passed)")
-        transition = self.backend.cancel(job_id, time.time())
-        if not transition.applied or transition.job is None:
-            return transition.job or job
+        if not transition.applied:
+            return job
         log.info("job %s: cancelled", job_id)
-        if job.state in (JobState.ASSIGNED, JobState.RUNNING) and job.node_id:
+        # A cancelled job keeps the node it was assigned to or running on; a pending one
+        # has none.
+        if job.node_id:
             self.fleet.note_released(job.node_id)
             self.handoff.stop(job)
         self.placement.place_backlog()
-        return transition.job
+        return job
 
     def drain(self, node_id: str, draining: bool = True) -> Node:
         node = self.backend.set_draining(node_id, draining, time.time())
         log.info("node %s: %s", node_id, "draining" if draining else "taking jobs again")
         self.fleet.invalidate()
         return node
+
+
+def to_hand_off(created: Created) -> bool:
+    """A job this call created with a node: its node must be told to run it."""
+    return created.created and created.job.state is JobState.ASSIGNED

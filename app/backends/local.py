@@ -46,6 +46,9 @@ class _Store:
     drained: set[str] = field(default_factory=set)
 
 
+MISSING = Transition(TransitionOutcome.MISSING, None, "no such job")
+
+
 class LocalBackend:
     """A backend for one scheduler process. Thread-safe; not shared between processes."""
 
@@ -231,7 +234,7 @@ class LocalBackend:
         with self._lock:
             job = self._s.jobs.get(report.job_id)
             if job is None:
-                return Transition(TransitionOutcome.MISSING, None, "no such job")
+                return MISSING
             if job.attempt != report.attempt or job.node_id != report.node_id:
                 return self._stale(job, f"attempt {report.attempt} from {report.node_id}")
             if job.state not in ACTIVE_STATES:
@@ -268,7 +271,7 @@ class LocalBackend:
         with self._lock:
             job = self._s.jobs.get(job_id)
             if job is None:
-                return Transition(TransitionOutcome.MISSING, None, "no such job")
+                return MISSING
             if job.state not in ACTIVE_STATES or job.attempt != attempt:
                 return self._stale(job, f"attempt {attempt} is not active")
             return self._requeue(job, reason, now)
@@ -289,24 +292,29 @@ class LocalBackend:
         self._incr("requeued")
         return self._applied(job)
 
+    def _pending(self, job_id: str) -> Job | Transition:
+        """The pending job ``job_id``, or the transition that says why there is none."""
+        job = self._s.jobs.get(job_id)
+        if job is None:
+            return MISSING
+        if job.state is not JobState.PENDING:
+            return self._stale(job, f"job is {job.state}, not pending")
+        return job
+
     def assign(self, job_id: str, candidates: Sequence[str], now: float) -> Transition:
         with self._lock:
-            job = self._s.jobs.get(job_id)
-            if job is None:
-                return Transition(TransitionOutcome.MISSING, None, "no such job")
-            if job.state is not JobState.PENDING:
-                return self._stale(job, f"job is {job.state}, not pending")
+            job = self._pending(job_id)
+            if isinstance(job, Transition):
+                return job
             if not self._place(job, candidates, now):
                 return self._refused(job, "no candidate has a free slot")
             return self._applied(job)
 
     def fail_pending(self, job_id: str, reason: str, now: float) -> Transition:
         with self._lock:
-            job = self._s.jobs.get(job_id)
-            if job is None:
-                return Transition(TransitionOutcome.MISSING, None, "no such job")
-            if job.state is not JobState.PENDING:
-                return self._stale(job, f"job is {job.state}, not pending")
+            job = self._pending(job_id)
+            if isinstance(job, Transition):
+                return job
             return self._end(job, JobState.FAILED, reason, now)
 
     def note_pending(self, job_id: str, explanation: str, now: float) -> None:
@@ -319,7 +327,7 @@ class LocalBackend:
         with self._lock:
             job = self._s.jobs.get(job_id)
             if job is None:
-                return Transition(TransitionOutcome.MISSING, None, "no such job")
+                return MISSING
             if job.final:
                 return self._refused(job, f"job is already {job.state}")
             return self._end(job, JobState.CANCELLED, "cancelled", now)

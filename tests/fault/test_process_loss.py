@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -60,8 +59,7 @@ def start_nodes(cluster: Cluster, slots: dict[str, int]) -> dict[str, Proc]:
     return nodes
 
 
-@dataclass
-class Rig:
+class Rig(NamedTuple):
     """A cross-instance cluster under test: where node runs are logged, its processes,
     its state store and a watch over every node's slots."""
 
@@ -97,13 +95,8 @@ def test_a_scheduler_killed_mid_stream_loses_no_request_and_creates_nothing_twic
 ) -> None:
     cluster = make_cluster()
     slots = {"n1": 3, "n2": 3}
-    rig = start_rig(cluster, tmp_path, slots, schedulers=("s1", "s2"))
-    runs, (doomed, survivor), nodes, backend, watch = (
-        rig.runs,
-        rig.schedulers,
-        rig.nodes,
-        rig.backend,
-        rig.watch,
+    runs, (doomed, survivor), nodes, backend, watch = start_rig(
+        cluster, tmp_path, slots, schedulers=("s1", "s2")
     )
 
     requests = stream_plan(unique=600, repeats=200, conflicts=20, log_dir=runs)
@@ -129,14 +122,7 @@ def test_a_killed_node_agents_running_jobs_run_again_elsewhere_and_succeed(
 ) -> None:
     cluster = make_cluster()
     slots = {"doomed": 2, "spare": 2}
-    rig = start_rig(cluster, tmp_path, slots)
-    runs, (scheduler,), nodes, backend, watch = (
-        rig.runs,
-        rig.schedulers,
-        rig.nodes,
-        rig.backend,
-        rig.watch,
-    )
+    runs, (scheduler,), nodes, backend, watch = start_rig(cluster, tmp_path, slots)
 
     def timed(rid: str, seconds: float, **extra: object) -> dict[str, object]:
         payload = {"seconds": seconds, "dir": str(runs)}
@@ -175,14 +161,7 @@ def test_a_stale_node_that_wakes_up_changes_nothing(
 ) -> None:
     cluster = make_cluster()
     slots = {"stale": 2, "fresh": 2}
-    rig = start_rig(cluster, tmp_path, slots)
-    runs, (scheduler,), nodes, backend, watch = (
-        rig.runs,
-        rig.schedulers,
-        rig.nodes,
-        rig.backend,
-        rig.watch,
-    )
+    runs, (scheduler,), nodes, backend, watch = start_rig(cluster, tmp_path, slots)
     stale_pid = nodes["stale"].popen.pid
 
     requests: list[dict[str, Any]] = [

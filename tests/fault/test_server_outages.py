@@ -46,14 +46,7 @@ def test_a_state_store_outage_mid_stream_loses_nothing_and_is_logged_once(
         JOBRELAY_REDIS_TIMEOUT_S="1",
     )
     slots = {"n1": 2, "n2": 2}
-    rig = start_rig(cluster, tmp_path, slots)
-    runs, (scheduler,), nodes, backend, watch = (
-        rig.runs,
-        rig.schedulers,
-        rig.nodes,
-        rig.backend,
-        rig.watch,
-    )
+    runs, (scheduler,), nodes, backend, watch = start_rig(cluster, tmp_path, slots)
 
     requests = stream_plan(unique=300, repeats=80, conflicts=10, log_dir=runs)
     stream = RequestStream(cluster.celery, requests, rate_per_s=40)
@@ -90,14 +83,7 @@ def test_a_broker_restart_mid_stream_loses_nothing(
     supervisor = Supervisor(cluster)
     try:
         slots = {"n1": 2, "n2": 2}
-        rig = start_rig(cluster, tmp_path, slots)
-        runs, _, nodes, backend, watch = (
-            rig.runs,
-            rig.schedulers,
-            rig.nodes,
-            rig.backend,
-            rig.watch,
-        )
+        runs, _, nodes, backend, watch = start_rig(cluster, tmp_path, slots)
         supervisor.start()
 
         requests = stream_plan(unique=300, repeats=80, conflicts=10, log_dir=runs)

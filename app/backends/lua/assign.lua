@@ -1,12 +1,9 @@
 -- Hand a pending job to the first candidate with a free slot.
 -- ARGV[4] job_id, ARGV[5..] candidate node ids.
 
-local job = load_job(ARGV[4])
+local job, why = pending_job(ARGV[4])
 if not job then
-  return {'missing', 'no such job', {}}
-end
-if job.state ~= 'pending' then
-  return reply('stale', job.id, 'job is ' .. job.state .. ', not pending')
+  return why
 end
 local node_id = first_free(5)
 if not node_id then

@@ -48,6 +48,18 @@ local function reply(outcome, id, detail)
   return {outcome, detail or '', redis.call('HGETALL', key('job', id))}
 end
 
+-- The pending job id, or nil and the reply that says why there is none.
+local function pending_job(id)
+  local job = load_job(id)
+  if not job then
+    return nil, {'missing', 'no such job', {}}
+  end
+  if job.state ~= 'pending' then
+    return nil, reply('stale', job.id, 'job is ' .. job.state .. ', not pending')
+  end
+  return job
+end
+
 local function set_state(job, state)
   redis.call('ZREM', key('state', job.state), job.id)
   redis.call('ZADD', key('state', state), 0, job.id)
