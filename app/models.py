@@ -132,7 +132,11 @@ class Job(BaseModel):
 
 
 class Heartbeat(_Strict):
-    """What a node agent reports about itself every ``heartbeat_interval_s``."""
+    """What a node agent reports about itself every ``heartbeat_interval_s``.
+
+    ``incarnation`` is new each time the agent process starts: a heartbeat with a new one
+    tells the store that jobs still running under the previous one will never report.
+    """
 
     node_id: Identifier
     capabilities: list[Identifier] = Field(default_factory=list, max_length=256)
@@ -144,6 +148,7 @@ class Heartbeat(_Strict):
     memory_percent: float = Field(default=0.0, ge=0, le=100)
     draining: bool = False
     hostname: Annotated[str, StringConstraints(max_length=255)] = ""
+    incarnation: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{0,64}$")] = ""
     sent_at: float = 0.0
 
 
@@ -164,6 +169,8 @@ class Node(BaseModel):
     memory_percent: float = 0.0
     hostname: str = ""
     draining: bool = False
+    incarnation: str = ""
+    restarts: int = 0
 
     @property
     def used(self) -> int:

@@ -79,10 +79,15 @@ class Scheduler:
 
     def heartbeat(self, data: object) -> Node:
         beat = parse_model(Heartbeat, data, "heartbeat")
-        known = beat.node_id in self.fleet.view(time.time()).nodes
+        before = self.fleet.view(time.time()).nodes.get(beat.node_id)
         node = self.backend.heartbeat(beat, time.time())
-        if not known:
-            log.info("node %s: joined with %d slots", node.node_id, node.slots)
+        if before is None or node.restarts != before.restarts:
+            log.info(
+                "node %s: %s with %d slots",
+                node.node_id,
+                "joined" if before is None else "restarted",
+                node.slots,
+            )
             self.fleet.invalidate()
             self.placement.place_backlog()
         return node

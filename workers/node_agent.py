@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -100,6 +101,8 @@ class NodeAgent:
         )
         self.running: dict[str, tuple[int, threading.Event]] = {}
         self.draining = False
+        self.incarnation = secrets.token_hex(8)
+        self.restarts: int | None = None
         self.outage = OutageLog(f"node {config.node_id}: the scheduler link")
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True)
@@ -124,6 +127,7 @@ class NodeAgent:
             memory_percent=memory,
             draining=self.draining,
             hostname=socket.gethostname(),
+            incarnation=self.incarnation,
             sent_at=time.time(),
         )
 
@@ -134,6 +138,8 @@ class NodeAgent:
             self.outage.failed(exc)
             return
         self.outage.succeeded()
+        if node is not None and self.restarts is None:
+            self._joined(node)
         if node is not None and node.draining and not self.draining:
             log.info(
                 "node %s: drained by an operator; finishing running jobs, then leaving "
@@ -143,6 +149,16 @@ class NodeAgent:
             )
             self.begin_drain()
             os.kill(os.getpid(), signal.SIGTERM)
+
+    def _joined(self, node: Node) -> None:
+        self.restarts = node.restarts
+        if node.restarts:
+            log.info(
+                "node %s: restart %d of this node; any job its previous process was "
+                "running goes back to the backlog",
+                node.node_id,
+                node.restarts,
+            )
 
     def begin_drain(self) -> None:
         if not self.draining:
@@ -278,6 +294,7 @@ def run_node(config: NodeConfig, settings: Settings, app: Celery, celery_args: l
     """Run a node agent in this process until it is stopped or drained."""
     global _agent  # noqa: PLW0603 - one agent per node process, set once at start
     _agent = NodeAgent(config, settings, app)
+    _agent.beat()  # before any job is taken, so the store knows this is a new process
     _agent.start_heartbeats()
     argv = [
         "worker",

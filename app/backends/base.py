@@ -142,7 +142,10 @@ class Backend(Protocol):
         The node's running and reserved counts are the store's own and are kept. The node
         is draining if the heartbeat says so or an operator drained it (an operator's
         drain lasts until ``set_draining(node, False)``, across restarts, like a cordon);
-        otherwise alive. Returns the node, so the agent learns it was drained.
+        otherwise alive. A heartbeat with a new ``incarnation`` (the agent process started
+        again) counts a restart and requeues, as ``node <id> restarted``, the node's
+        running jobs that the heartbeat does not list. Returns the node, so the agent
+        learns it was drained.
         """
         ...
 

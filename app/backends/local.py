@@ -199,7 +199,19 @@ class LocalBackend:
             node.draining = heartbeat.draining or node.node_id in self._s.drained
             node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
             self._s.nodes[node.node_id] = node
+            if heartbeat.incarnation and node.incarnation not in ("", heartbeat.incarnation):
+                self._restarted(node, set(heartbeat.running_jobs), now)
+            node.incarnation = heartbeat.incarnation
             return node.model_copy(deep=True)
+
+    def _restarted(self, node: Node, still_running: set[str], now: float) -> None:
+        """The agent's process started again: what its previous one ran will never report."""
+        node.restarts += 1
+        reason = f"node {node.node_id} restarted"
+        for job_id in sorted(self._s.node_jobs.get(node.node_id, set()) - still_running):
+            job = self._s.jobs[job_id]
+            if job.state is JobState.RUNNING:
+                self._requeue(job, reason, now)
 
     def nodes(self) -> list[Node]:
         with self._lock:

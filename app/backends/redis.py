@@ -273,7 +273,8 @@ class RedisBackend:
             _num(heartbeat.memory_percent),
             heartbeat.hostname,
             "1" if heartbeat.draining else "0",
-            len(heartbeat.running_jobs),
+            dump_json(heartbeat.running_jobs),
+            heartbeat.incarnation,
         )
         return node_from_hash(pairs(reply))
 

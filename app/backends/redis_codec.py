@@ -23,6 +23,7 @@ NODE_NUMBER_FIELDS = (
     "reported_running",
     "last_seen",
     "cpu_percent",
+    "restarts",
 )
 
 
@@ -75,7 +76,7 @@ def job_from_hash(fields: dict[str, str]) -> Job:
 def node_from_hash(fields: dict[str, str]) -> Node:
     data: dict[str, Any] = {name: json.loads(fields.get(name, "null")) for name in NODE_JSON_FIELDS}
     data = {name: value for name, value in data.items() if value is not None}
-    for name in (*NODE_NUMBER_FIELDS, "memory_percent", "status", "hostname"):
+    for name in (*NODE_NUMBER_FIELDS, "memory_percent", "status", "hostname", "incarnation"):
         if name in fields:
             data[name] = fields[name]
     return Node.model_validate(

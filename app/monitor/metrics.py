@@ -98,6 +98,14 @@ def node_families(nodes: Iterable[Node], now: float) -> Iterator[Metric]:
         for node in nodes:
             family.add_metric([node.node_id], float(value(node)))
         yield family
+    restarts = CounterMetricFamily(
+        "jobrelay_node_restarts",
+        "Times a node's agent process started again under the same node id.",
+        labels=["node_id"],
+    )
+    for node in nodes:
+        restarts.add_metric([node.node_id], float(node.restarts))
+    yield restarts
 
 
 class StatsCollector(Collector):

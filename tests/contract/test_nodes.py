@@ -119,6 +119,46 @@ def test_node_lost_requeues_its_active_jobs_and_frees_the_slots(backend: Backend
     assert {j.job_id for j in backend.backlog(10)} == {first.job_id, second.job_id}
 
 
+def test_a_restarted_agent_gets_back_what_its_previous_process_left_running(
+    backend: Backend,
+) -> None:
+    add_node(backend, "n1", slots=4, incarnation="first")
+    orphan, kept, still_queued = (backend.claim(make_job(), ["n1"], NOW).job for _ in range(3))
+    for job in (orphan, kept):
+        backend.report(report(job, "started"), NOW + 1)
+    last_try = backend.claim(make_job(max_attempts=1), ["n1"], NOW).job
+    backend.report(report(last_try, "started"), NOW + 1)
+
+    seen = add_node(
+        backend, "n1", slots=4, incarnation="second", running_jobs=[kept.job_id], now=NOW + 2
+    )
+
+    # Running and not listed: requeued. A queued order still reaches the new process.
+    jobs = {j.job_id: backend.get_job(j.job_id) for j in (orphan, kept, still_queued, last_try)}
+    assert jobs[orphan.job_id] is not None and jobs[last_try.job_id] is not None
+    assert (jobs[orphan.job_id].state, jobs[orphan.job_id].tried_nodes) == ("pending", ["n1"])
+    assert jobs[orphan.job_id].error == "node n1 restarted"
+    assert jobs[last_try.job_id].state is JobState.FAILED
+    assert [jobs[j.job_id].state for j in (kept, still_queued)] == ["running", "assigned"]
+    assert (seen.restarts, seen.incarnation, seen.running, seen.reserved) == (1, "second", 1, 1)
+    assert backend.node_jobs("n1") == sorted([kept.job_id, still_queued.job_id])
+    assert backend.stats().counters["requeued"] == 1
+
+
+def test_heartbeats_of_the_same_incarnation_take_nothing_back(backend: Backend) -> None:
+    add_node(backend, "n1", slots=2)
+    unnamed = backend.claim(make_job(), ["n1"], NOW).job
+    backend.report(report(unnamed, "started"), NOW)
+
+    add_node(backend, "n1", slots=2, incarnation="first", now=NOW + 1)
+    seen = add_node(backend, "n1", slots=2, incarnation="first", now=NOW + 2)
+
+    # An agent without an incarnation, then the same one twice: no restart.
+    assert (seen.restarts, seen.running) == (0, 1)
+    job = backend.get_job(unnamed.job_id)
+    assert job is not None and job.state is JobState.RUNNING
+
+
 def test_node_lost_twice_or_for_an_unknown_node_does_nothing(backend: Backend) -> None:
     add_node(backend, "n1")
     backend.claim(make_job(), ["n1"], NOW)

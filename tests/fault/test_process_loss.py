@@ -156,6 +156,41 @@ def test_a_killed_node_agents_running_jobs_run_again_elsewhere_and_succeed(
     assert watch.over == [] and watch.negative == []
 
 
+def test_a_node_agent_restarted_at_once_gets_its_running_jobs_requeued(
+    make_cluster: MakeCluster, tmp_path: Path
+) -> None:
+    # The node comes back long before it could be declared lost, as under systemd.
+    cluster = make_cluster(JOBRELAY_NODE_TIMEOUT_S="120")
+    slots = {"doomed": 2, "spare": 2}
+    runs, (scheduler,), nodes, backend, watch = start_rig(cluster, tmp_path, slots)
+    requests = [
+        {
+            "request_id": f"rs-{i}",
+            "kind": "timed",
+            "preferred_node": "doomed",
+            "payload": {"seconds": 2.0, "dir": str(runs)},
+        }
+        for i in range(2)
+    ]
+    ids = [cluster.client.submit(request).job.job_id for request in requests]
+    for job_id in ids:
+        wait_for(partial(is_running, backend, job_id), 30, "a job to start on doomed")
+
+    argv = [str(arg) for arg in nodes["doomed"].popen.args]  # type: ignore[union-attr]
+    kill_tree(nodes["doomed"])
+    cluster.spawn("node-doomed-again", argv)
+
+    for job_id in ids:
+        final = cluster.client.wait_job(job_id, timeout_s=60)
+        assert final.state is JobState.SUCCEEDED
+        assert (final.node_id, final.attempt, final.tried_nodes) == ("spare", 2, ["doomed"])
+    doomed = next(n for n in backend.nodes() if n.node_id == "doomed")
+    assert (doomed.restarts, doomed.status, doomed.running) == (1, "alive", 0)
+    watch.stop()
+    assert watch.over == [] and watch.negative == []
+    assert scheduler.popen.poll() is None
+
+
 def test_a_stale_node_that_wakes_up_changes_nothing(
     make_cluster: MakeCluster, tmp_path: Path
 ) -> None:

@@ -40,7 +40,8 @@ def run_jobs(cluster: Cluster, prefix: str, count: int) -> None:
 
 def test_metrics_follow_the_stats(http: TestClient, cluster: Cluster) -> None:
     cluster.node("gpu-1", slots=2)
-    cluster.node("gpu-2", slots=1)
+    cluster.node("gpu-2", slots=1, incarnation="first")
+    cluster.node("gpu-2", slots=1, incarnation="second")
     run_jobs(cluster, "a", 6)
     cluster.submit("pending", requires=["tts:zh"])
     body = {"request_id": "a-0", "kind": "sleep"}
@@ -58,6 +59,8 @@ def test_metrics_follow_the_stats(http: TestClient, cluster: Cluster) -> None:
     assert metrics["jobrelay_no_node_total"][(("reason", "lack capability"),)] == 1
     assert metrics["jobrelay_nodes"][(("status", "alive"),)] == 2
     assert metrics["jobrelay_node_slots_free"][(("node_id", "gpu-1"),)] == 2
+    assert metrics["jobrelay_node_restarts_total"][(("node_id", "gpu-1"),)] == 0
+    assert metrics["jobrelay_node_restarts_total"][(("node_id", "gpu-2"),)] == 1
     assert metrics["jobrelay_job_run_seconds_count"][()] == 6
     assert metrics["jobrelay_job_wait_seconds_bucket"][(("le", "+Inf"),)] == 6
     assert metrics["jobrelay_selection_seconds_bucket"][(("le", "+Inf"),)] == 7

@@ -107,6 +107,23 @@ def test_node_loss_requeues_to_another_node_and_ignores_the_dead_attempt(
     assert scheduler.backend.get_job(job["job_id"]) == moved
 
 
+def test_a_restarted_node_agents_running_job_moves_on_at_its_first_heartbeat(
+    scheduler: Scheduler, handoff
+) -> None:
+    beat(scheduler, "a", incarnation="one")
+    beat(scheduler, "b")
+    job = scheduler.create({"request_id": "r", "kind": "echo", "preferred_node": "a"})["job"]
+    report(scheduler, job, "started")
+
+    beat(scheduler, "a", incarnation="two")
+
+    moved = scheduler.backend.get_job(job["job_id"])
+    assert moved is not None
+    assert (moved.state, moved.node_id, moved.attempt) == (JobState.ASSIGNED, "b", 2)
+    assert handoff.sent[-1] == (job["job_id"], "b", 2)
+    assert report(scheduler, job, "succeeded") is TransitionOutcome.STALE
+
+
 def test_a_dispatch_timeout_takes_the_job_back(scheduler: Scheduler) -> None:
     import time
 

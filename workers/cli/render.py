@@ -123,6 +123,7 @@ def nodes_table(nodes: list[Node], now: float) -> Table:
     table.add_column("labels", overflow="fold", min_width=8)
     table.add_column("running+reserved / slots", justify="right")
     table.add_column("free", justify="right")
+    table.add_column("restarts", justify="right")
     table.add_column("last heartbeat", justify="right")
     for node in nodes:
         table.add_row(
@@ -132,6 +133,7 @@ def nodes_table(nodes: list[Node], now: float) -> Table:
             pairs(node.labels),
             f"{node.running}+{node.reserved} / {node.slots}",
             str(node.free),
+            str(node.restarts),
             f"{duration(max(now - node.last_seen, 0.0))} ago",
         )
     return table
