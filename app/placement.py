@@ -124,7 +124,7 @@ class Placement:
                 continue
             transitions = self.backend.node_lost(node.node_id, now)
             lost += 1
-            requeued += self._log_requeues(transitions, f"node {node.node_id} lost")
+            requeued += log_requeues(transitions, f"node {node.node_id} lost")
             log.warning(
                 "node %s: offline, no heartbeat for %.1fs; %d jobs taken back",
                 node.node_id,
@@ -139,21 +139,21 @@ class Placement:
         requeued = 0
         for job_id, attempt, reason in self.backend.due(now, SWEEP_BACKLOG_LIMIT):
             transition = self.backend.requeue(job_id, attempt, reason, now)
-            requeued += self._log_requeues([transition], reason)
+            requeued += log_requeues([transition], reason)
         return requeued
 
-    @staticmethod
-    def _log_requeues(transitions: list[Transition], reason: str) -> int:
-        count = 0
-        for transition in transitions:
-            job = transition.job
-            if not transition.applied or job is None:
-                continue
-            count += 1
-            if job.state is JobState.PENDING:
-                log.info("job %s: requeued after attempt %d: %s", job.job_id, job.attempt, reason)
-            else:
-                log.info(
-                    "job %s: %s after attempt %d: %s", job.job_id, job.state, job.attempt, reason
-                )
-        return count
+
+def log_requeues(transitions: list[Transition], reason: str | None = None) -> int:
+    """Log each requeue that was applied, with ``reason`` or the job's own error; count them."""
+    count = 0
+    for transition in transitions:
+        job = transition.job
+        if not transition.applied or job is None:
+            continue
+        count += 1
+        why = reason or job.error
+        if job.state is JobState.PENDING:
+            log.info("job %s: requeued after attempt %d: %s", job.job_id, job.attempt, why)
+        else:
+            log.info("job %s: %s after attempt %d: %s", job.job_id, job.state, job.attempt, why)
+    return count

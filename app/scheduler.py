@@ -17,7 +17,7 @@ from app.fleet import Fleet
 from app.handoff import Handoff
 from app.models import Created, Heartbeat, Job, JobState, Node, Report, parse_model, parse_request
 from app.observe import observation
-from app.placement import Placement
+from app.placement import Placement, log_requeues
 from app.selection import Selector, SelectorOptions
 from app.settings import Settings
 
@@ -80,7 +80,8 @@ class Scheduler:
     def heartbeat(self, data: object) -> Node:
         beat = parse_model(Heartbeat, data, "heartbeat")
         before = self.fleet.view(time.time()).nodes.get(beat.node_id)
-        node = self.backend.heartbeat(beat, time.time())
+        done = self.backend.heartbeat(beat, time.time())
+        node = done.node
         if before is None or node.restarts != before.restarts:
             log.info(
                 "node %s: %s with %d slots",
@@ -88,6 +89,7 @@ class Scheduler:
                 "joined" if before is None else "restarted",
                 node.slots,
             )
+        if before is None or log_requeues(done.taken_back):
             self.fleet.invalidate()
             self.placement.place_backlog()
         return node

@@ -28,6 +28,7 @@ from app.errors import JobrelayError
 from app.handlers import Handler, JobFailed, bind_stop_event, handler_table, release_stop_event
 from app.models import Heartbeat, Node, RunOrder, parse_model
 from app.outage import OutageLog
+from app.placement import log_requeues
 from app.settings import Settings
 from celeryconfig import NODE_QUEUE_PREFIX, SCHEDULER_QUEUE
 
@@ -58,7 +59,9 @@ class BackendLink:
         self.backend = open_backend(settings)
 
     def beat(self, heartbeat: Heartbeat) -> Node | None:
-        return self.backend.heartbeat(heartbeat, time.time())
+        done = self.backend.heartbeat(heartbeat, time.time())
+        log_requeues(done.taken_back)
+        return done.node
 
 
 class TaskLink:

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from app.backends.factory import open_backend
 from app.celery_app import celery
 from app.control import BackendReader
+from app.errors import BackendUnavailable
 from app.models import Job
 from app.outage import OutageLog
 from app.scheduler import Scheduler, selector_options
@@ -114,6 +116,8 @@ class SweepThread(threading.Thread):
         super().__init__(name="jobrelay-sweep", daemon=True)
         self.rt = rt
         self.stopping = threading.Event()
+        self.broker_outage = OutageLog("the broker")
+        self.trouble = OutageLog("the sweep")
         self._results_cleaned = time.monotonic()
 
     def run(self) -> None:
@@ -121,8 +125,15 @@ class SweepThread(threading.Thread):
         while not self.stopping.wait(interval):
             try:
                 self._sweep_once(interval)
-            except Exception as exc:
+            except BackendUnavailable as exc:
                 self.rt.outage.failed(exc)
+            except OperationalError as exc:  # kombu could not publish a hand-off
+                self.broker_outage.failed(exc)
+            except Exception as exc:
+                self.trouble.failed(exc)
+            else:
+                self.broker_outage.succeeded()
+                self.trouble.succeeded()
 
     def _sweep_once(self, interval: float) -> None:
         now = time.time()

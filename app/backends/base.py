@@ -53,6 +53,14 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Beat:
+    """What a heartbeat did: the node as stored now, and the jobs it took back."""
+
+    node: Node
+    taken_back: list[Transition] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ClaimSpec:
     """One creation of a batch: the job to create and the nodes to try, in order."""
 
@@ -136,7 +144,7 @@ class Backend(Protocol):
         """Add to named counters (metrics that are not part of a transition)."""
         ...
 
-    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Node:
+    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Beat:
         """Record a node's heartbeat: capacity, capabilities, labels and resource use.
 
         The node's running and reserved counts are the store's own and are kept. The node
@@ -144,8 +152,9 @@ class Backend(Protocol):
         drain lasts until ``set_draining(node, False)``, across restarts, like a cordon);
         otherwise alive. A heartbeat with a new ``incarnation`` (the agent process started
         again) counts a restart and requeues, as ``node <id> restarted``, the node's
-        running jobs that the heartbeat does not list. Returns the node, so the agent
-        learns it was drained.
+        running jobs that the heartbeat does not list; any other running job it has not
+        listed for longer than the dispatch timeout is requeued too (its report was lost).
+        Returns the node, so the agent learns it was drained, and those requeues.
         """
         ...
 

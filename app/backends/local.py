@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from app.backends.base import (
     BackendOptions,
+    Beat,
     Claim,
     ClaimOutcome,
     ClaimSpec,
@@ -44,6 +45,7 @@ class _Store:
     counters: dict[str, float] = field(default_factory=dict)
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
     drained: set[str] = field(default_factory=set)
+    unlisted: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 MISSING = Transition(TransitionOutcome.MISSING, None, "no such job")
@@ -187,31 +189,46 @@ class LocalBackend:
 
     # nodes
 
-    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Node:
+    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Beat:
         with self._lock:
             node = self._s.nodes.get(heartbeat.node_id) or Node(node_id=heartbeat.node_id)
-            node.capabilities, node.kinds = list(heartbeat.capabilities), list(heartbeat.kinds)
-            node.labels, node.slots = dict(heartbeat.labels), heartbeat.slots
-            node.cpu_percent = heartbeat.cpu_percent
-            node.memory_percent = heartbeat.memory_percent
-            node.hostname, node.last_seen = heartbeat.hostname, now
-            node.reported_running = len(heartbeat.running_jobs)
-            node.draining = heartbeat.draining or node.node_id in self._s.drained
-            node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
             self._s.nodes[node.node_id] = node
-            if heartbeat.incarnation and node.incarnation not in ("", heartbeat.incarnation):
-                self._restarted(node, set(heartbeat.running_jobs), now)
+            _note_beat(node, heartbeat, now, node.node_id in self._s.drained)
+            restarted = bool(heartbeat.incarnation) and node.incarnation not in (
+                "",
+                heartbeat.incarnation,
+            )
+            if restarted:
+                node.restarts += 1
+            taken_back: list[Transition] = []
+            if restarted or node.running > node.reported_running:
+                listed = set(heartbeat.running_jobs)
+                taken_back = self._take_back_unlisted(node, listed, now, restarted)
             node.incarnation = heartbeat.incarnation
-            return node.model_copy(deep=True)
+            return Beat(node.model_copy(deep=True), taken_back)
 
-    def _restarted(self, node: Node, still_running: set[str], now: float) -> None:
-        """The agent's process started again: what its previous one ran will never report."""
-        node.restarts += 1
-        reason = f"node {node.node_id} restarted"
-        for job_id in sorted(self._s.node_jobs.get(node.node_id, set()) - still_running):
+    def _take_back_unlisted(
+        self, node: Node, listed: set[str], now: float, restarted: bool
+    ) -> list[Transition]:
+        """Requeue the running jobs the node does not list: at once after a restart, else
+        once they have gone unlisted for longer than the dispatch timeout."""
+        since = self._s.unlisted.pop(node.node_id, {})
+        kept: dict[str, float] = {}
+        taken_back: list[Transition] = []
+        for job_id in sorted(self._s.node_jobs.get(node.node_id, set()) - listed):
             job = self._s.jobs[job_id]
-            if job.state is JobState.RUNNING:
-                self._requeue(job, reason, now)
+            if job.state is not JobState.RUNNING:
+                continue
+            first = since.get(job_id, now)
+            if restarted:
+                taken_back.append(self._requeue(job, f"node {node.node_id} restarted", now))
+            elif now - first > self._options.dispatch_timeout_s:
+                reason = f"node {node.node_id} no longer runs it and sent no report"
+                taken_back.append(self._requeue(job, reason, now))
+            else:
+                kept[job_id] = first
+        self._s.unlisted[node.node_id] = kept
+        return taken_back
 
     def nodes(self) -> list[Node]:
         with self._lock:
@@ -237,6 +254,7 @@ class LocalBackend:
             if node is None or node.status is NodeStatus.OFFLINE:
                 return []
             node.status = NodeStatus.OFFLINE
+            self._s.unlisted.pop(node_id, None)
             jobs = sorted(self._s.node_jobs.get(node_id, set()))
             return [self._requeue(self._s.jobs[j], "node lost", now) for j in jobs]
 
@@ -409,6 +427,18 @@ def _matches(job: Job, query: JobQuery) -> bool:
     if query.kind is not None and job.kind != query.kind:
         return False
     return query.search is None or query.search in (job.job_id, job.request_id)
+
+
+def _note_beat(node: Node, heartbeat: Heartbeat, now: float, drained: bool) -> None:
+    """Copy what the heartbeat says onto the node; its running and reserved counts stay."""
+    node.capabilities, node.kinds = list(heartbeat.capabilities), list(heartbeat.kinds)
+    node.labels, node.slots = dict(heartbeat.labels), heartbeat.slots
+    node.cpu_percent = heartbeat.cpu_percent
+    node.memory_percent = heartbeat.memory_percent
+    node.hostname, node.last_seen = heartbeat.hostname, now
+    node.reported_running = len(heartbeat.running_jobs)
+    node.draining = heartbeat.draining or drained
+    node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
 
 
 _Step = Callable[[LocalBackend, Job, Report, float], Transition]

@@ -17,6 +17,7 @@ from redis.exceptions import NoScriptError
 
 from app.backends.base import (
     BackendOptions,
+    Beat,
     Claim,
     ClaimOutcome,
     ClaimSpec,
@@ -260,8 +261,8 @@ class RedisBackend:
     # nodes
 
     @guarded
-    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Node:
-        reply = self._run(
+    def heartbeat(self, heartbeat: Heartbeat, now: float) -> Beat:
+        node, taken_back = self._run(
             self._scripts.heartbeat,
             now,
             heartbeat.node_id,
@@ -276,7 +277,7 @@ class RedisBackend:
             dump_json(heartbeat.running_jobs),
             heartbeat.incarnation,
         )
-        return node_from_hash(pairs(reply))
+        return Beat(node_from_hash(pairs(node)), [_transition(step) for step in taken_back])
 
     @guarded
     def nodes(self) -> list[Node]:

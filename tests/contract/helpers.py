@@ -36,7 +36,7 @@ def make_job(request_id: str | None = None, **fields: Any) -> Job:
 def add_node(
     backend: Backend, node_id: str, slots: int = 1, now: float = NOW, **fields: Any
 ) -> Node:
-    return backend.heartbeat(Heartbeat(node_id=node_id, slots=slots, **fields), now)
+    return backend.heartbeat(Heartbeat(node_id=node_id, slots=slots, **fields), now).node
 
 
 def report(job: Job, event: str, node_id: str | None = None, **fields: Any) -> Report:

@@ -6,7 +6,7 @@ import pytest
 
 from app.backends.base import Backend
 from app.errors import NodeNotFound
-from app.models import JobState, NodeStatus
+from app.models import Heartbeat, JobState, NodeStatus
 
 from .helpers import NOW, add_node, make_job, node, report
 
@@ -129,9 +129,9 @@ def test_a_restarted_agent_gets_back_what_its_previous_process_left_running(
     last_try = backend.claim(make_job(max_attempts=1), ["n1"], NOW).job
     backend.report(report(last_try, "started"), NOW + 1)
 
-    seen = add_node(
-        backend, "n1", slots=4, incarnation="second", running_jobs=[kept.job_id], now=NOW + 2
-    )
+    beat = Heartbeat(node_id="n1", slots=4, incarnation="second", running_jobs=[kept.job_id])
+    done = backend.heartbeat(beat, NOW + 2)
+    seen = done.node
 
     # Running and not listed: requeued. A queued order still reaches the new process.
     jobs = {j.job_id: backend.get_job(j.job_id) for j in (orphan, kept, still_queued, last_try)}
@@ -141,8 +141,55 @@ def test_a_restarted_agent_gets_back_what_its_previous_process_left_running(
     assert jobs[last_try.job_id].state is JobState.FAILED
     assert [jobs[j.job_id].state for j in (kept, still_queued)] == ["running", "assigned"]
     assert (seen.restarts, seen.incarnation, seen.running, seen.reserved) == (1, "second", 1, 1)
+    taken_back = {step.job.job_id: step.job.state for step in done.taken_back if step.job}
+    assert taken_back == {orphan.job_id: "pending", last_try.job_id: "failed"}
     assert backend.node_jobs("n1") == sorted([kept.job_id, still_queued.job_id])
     assert backend.stats().counters["requeued"] == 1
+
+
+def test_a_running_job_its_node_stopped_listing_without_a_report_is_requeued(
+    backend: Backend,
+) -> None:
+    # Default dispatch timeout: 30 s. The agent is the same process throughout.
+    add_node(backend, "n1", slots=3, incarnation="one")
+    lost, late, kept = (backend.claim(make_job(), ["n1"], NOW).job for _ in range(3))
+    for job in (lost, late, kept):
+        backend.report(report(job, "started"), NOW)
+
+    add_node(backend, "n1", slots=3, incarnation="one", running_jobs=[kept.job_id], now=NOW + 1)
+    backend.report(report(late, "succeeded", result=None), NOW + 2)
+    add_node(backend, "n1", slots=3, incarnation="one", running_jobs=[kept.job_id], now=NOW + 30)
+    waiting = backend.get_job(lost.job_id)
+    add_node(backend, "n1", slots=3, incarnation="one", running_jobs=[kept.job_id], now=NOW + 32)
+
+    assert waiting is not None and waiting.state is JobState.RUNNING
+    taken_back = backend.get_job(lost.job_id)
+    assert taken_back is not None and taken_back.state is JobState.PENDING
+    assert taken_back.error == "node n1 no longer runs it and sent no report"
+    assert backend.report(report(lost, "succeeded"), NOW + 33).outcome == "stale"
+    assert [backend.get_job(j.job_id).state for j in (late, kept)] == ["succeeded", "running"]
+    assert (node(backend, "n1").running, node(backend, "n1").restarts) == (1, 0)
+    assert backend.stats().counters["requeued"] == 1
+
+
+def test_a_lost_node_forgets_which_jobs_it_stopped_listing(backend: Backend) -> None:
+    add_node(backend, "n1", slots=1)
+    job = backend.claim(make_job(), ["n1"], NOW).job
+    backend.report(report(job, "started"), NOW)
+    add_node(backend, "n1", slots=1, running_jobs=[], now=NOW + 1)
+    backend.node_lost("n1", NOW + 5)
+    again = backend.assign(job.job_id, ["n1"], NOW + 6)
+    assert again.job is not None and again.job.state is JobState.PENDING  # n1 is offline
+
+    add_node(backend, "n1", slots=1, now=NOW + 40)
+    moved = backend.assign(job.job_id, ["n1"], NOW + 40).job
+    assert moved is not None
+    backend.report(report(moved, "started"), NOW + 40)
+    add_node(backend, "n1", slots=1, running_jobs=[], now=NOW + 41)
+
+    # The second attempt is unlisted since NOW + 41, not since the first attempt's NOW + 1.
+    current = backend.get_job(job.job_id)
+    assert current is not None and (current.state, current.attempt) == ("running", 2)
 
 
 def test_heartbeats_of_the_same_incarnation_take_nothing_back(backend: Backend) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+import redis
 
 from app.backends.base import BackendOptions
 from app.backends.redis import RedisBackend
@@ -27,6 +28,7 @@ from tests.support.faults import (
     kill_tree,
     stream_plan,
 )
+from tests.support.services import MAIN_REDIS, PrivateRedis
 from tests.support.stream import RequestStream
 
 pytestmark = [pytest.mark.fault, pytest.mark.e2e, pytest.mark.redis]
@@ -189,6 +191,54 @@ def test_a_node_agent_restarted_at_once_gets_its_running_jobs_requeued(
     watch.stop()
     assert watch.over == [] and watch.negative == []
     assert scheduler.popen.poll() is None
+
+
+def test_a_running_job_whose_report_was_lost_runs_again(
+    make_cluster: MakeCluster, tmp_path: Path
+) -> None:
+    broker = PrivateRedis(tmp_path / "broker", appendonly=False)
+    broker.start()
+    try:
+        cluster = make_cluster(JOBRELAY_BROKER_URL=broker.url, JOBRELAY_RESULT_URL=MAIN_REDIS)
+        slots = {"n1": 1, "n2": 1}
+        runs, (scheduler,), nodes, backend, watch = start_rig(cluster, tmp_path, slots)
+        payload = {"seconds": 1.5, "dir": str(runs)}
+        request = {"request_id": "lost", "kind": "timed", "preferred_node": "n1"}
+        job_id = cluster.client.submit({**request, "payload": payload}).job.job_id
+        wait_for(partial(is_running, backend, job_id), 30, "the job to start on n1")
+
+        # No scheduler reads the queue while the job ends; its report is then dropped.
+        kill_tree(scheduler)
+        wait_for(lambda: f"job {job_id}: succeeded" in nodes["n1"].output(), 30, "the run")
+        assert drop_scheduler_messages(broker) >= 1
+        cluster.start_scheduler("s2", "--concurrency", "2")
+
+        final = cluster.client.wait_job(job_id, timeout_s=60)
+        assert final.state is JobState.SUCCEEDED
+        assert (final.node_id, final.attempt, final.tried_nodes) == ("n2", 2, ["n1"])
+        lost = "requeued after attempt 1: node n1 no longer runs it and sent no report"
+        assert f"job {job_id}: {lost}" in nodes["n1"].output()
+        watch.stop()
+        assert watch.over == [] and watch.negative == []
+    finally:
+        broker.kill()
+
+
+def drop_scheduler_messages(broker: PrivateRedis) -> int:
+    """Delete every message waiting in the scheduler queue of the test's own broker."""
+    client = redis.Redis.from_url(broker.url)
+    try:
+        queues = [
+            key
+            for key in client.scan_iter(count=500)
+            if client.type(key) == b"list" and b"jobrelay.node." not in key
+        ]
+        waiting = sum(client.llen(key) for key in queues)
+        if queues:
+            client.delete(*queues)
+        return waiting
+    finally:
+        client.close()
 
 
 def test_a_stale_node_that_wakes_up_changes_nothing(

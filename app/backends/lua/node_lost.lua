@@ -20,6 +20,6 @@ for _, id in ipairs(ids) do
   end
 end
 -- Every slot is free now; reset in case a count ever drifted from the job set.
-redis.call('DEL', key('node', node_id, 'jobs'))
+redis.call('DEL', key('node', node_id, 'jobs'), key('node', node_id, 'unlisted'))
 redis.call('HSET', node_key, 'running', 0, 'reserved', 0)
 return replies
