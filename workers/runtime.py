@@ -52,11 +52,30 @@ class CeleryHandoff:
     def __init__(self, app: Celery, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.outage = OutageLog("the broker")
 
     def run(self, job: Job) -> None:
         self.run_many([job])
 
     def run_many(self, jobs: Sequence[Job]) -> None:
+        """Send the run orders. The jobs are stored as assigned already, so an order the
+        broker refuses is not an error of the step that assigned it: the dispatch timeout
+        takes the job back and places it again."""
+        try:
+            self._send_all(jobs)
+        except OperationalError as exc:
+            self.outage.failed(exc)
+            for job in jobs:
+                log.info(
+                    "job %s: run order for %s not sent; the dispatch timeout (%gs) requeues it",
+                    job.job_id,
+                    job.node_id,
+                    self.settings.dispatch_timeout_s,
+                )
+        else:
+            self.outage.succeeded()
+
+    def _send_all(self, jobs: Sequence[Job]) -> None:
         # One producer and, for several jobs where kombu can (Redis), one pipelined round
         # trip for all; a pipeline costs more than it saves for a single message.
         with self.app.producer_or_acquire() as producer:
@@ -116,7 +135,6 @@ class SweepThread(threading.Thread):
         super().__init__(name="jobrelay-sweep", daemon=True)
         self.rt = rt
         self.stopping = threading.Event()
-        self.broker_outage = OutageLog("the broker")
         self.trouble = OutageLog("the sweep")
         self._results_cleaned = time.monotonic()
 
@@ -127,12 +145,9 @@ class SweepThread(threading.Thread):
                 self._sweep_once(interval)
             except BackendUnavailable as exc:
                 self.rt.outage.failed(exc)
-            except OperationalError as exc:  # kombu could not publish a hand-off
-                self.broker_outage.failed(exc)
             except Exception as exc:
                 self.trouble.failed(exc)
             else:
-                self.broker_outage.succeeded()
                 self.trouble.succeeded()
 
     def _sweep_once(self, interval: float) -> None:
