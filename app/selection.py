@@ -1,10 +1,13 @@
 """The node selector: one way to choose a node, for creation, the backlog and requeues.
 
-Candidates come from an index of capabilities and job kinds, so a selective request looks
-at few nodes however large the fleet. Filters then drop nodes that cannot take the job,
+Candidates come from an index of capabilities and job kinds whose lists are kept in load
+order, so selection walks the least loaded nodes that meet the job's requirements and
+stops once it has the few the backend will try: its cost follows how many nodes it must
+pass over, not the size of the fleet. Filters drop nodes that cannot take the job,
 counting why; the survivors are ordered (preferred node, affinity, least loaded with a
 random pick among the best few) and the backend reserves a slot on the first that still
-has one.
+has one. Only an affinity key, whose node is chosen among all eligible ones, and a job
+that nothing can take (whose explanation counts every node) walk every match.
 """
 
 from __future__ import annotations
@@ -13,16 +16,12 @@ import hashlib
 import heapq
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from app.models import Explanation, Job, Node, NodeStatus
 
 MAX_CANDIDATES = 8
-# Above this many nodes meeting a job's requirements, selection walks the fleet from the
-# least loaded node and stops early rather than filtering every one of them.
-BROAD_AT = 64
-BROAD_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -48,21 +47,21 @@ class Selection:
 
 @dataclass
 class FleetView:
-    """A snapshot of the nodes with its capability and kind index."""
+    """A snapshot of the nodes with its capability and kind index, each list by load."""
 
     nodes: dict[str, Node] = field(default_factory=dict)
     index: dict[str, set[str]] = field(default_factory=dict)
-    by_load: list[Node] = field(default_factory=list)
+    by_load: dict[str, list[Node]] = field(default_factory=dict)
     taken_at: float = float("-inf")
 
     @classmethod
     def build(cls, nodes: Iterable[Node], now: float) -> FleetView:
         view = cls(taken_at=now)
-        for node in nodes:
+        for node in sorted(nodes, key=lambda node: node.load):
             view.nodes[node.node_id] = node
             for key in _index_keys(node):
                 view.index.setdefault(key, set()).add(node.node_id)
-        view.by_load = sorted(view.nodes.values(), key=lambda node: node.load)
+                view.by_load.setdefault(key, []).append(node)
         return view
 
     def free_slots(self, now: float, node_timeout_s: float) -> int:
@@ -75,21 +74,23 @@ class FleetView:
             and now - node.last_seen <= node_timeout_s
         )
 
-    def requirement_sets(self, job: Job) -> list[set[str]]:
-        """The index sets a node must be in to run ``job``, smallest first."""
+    def requirement_keys(self, job: Job) -> list[str]:
+        """The index keys a node must be under to run ``job``, the rarest first."""
         keys = [f"kind:{job.kind}", *(f"cap:{c}" for c in job.requires)]
-        return sorted((self.index.get(key, set()) for key in keys), key=len)
+        return sorted(keys, key=lambda key: len(self.index.get(key, ())))
 
-    def broad(self, job: Job) -> bool:
-        """True when so many nodes meet the job's requirements that a walk from the least
-        loaded node finds enough of them in a few steps."""
-        smallest = len(self.requirement_sets(job)[0])
-        return smallest > BROAD_AT and smallest * BROAD_SHARE >= len(self.nodes)
+    def meeting(self, job: Job) -> Iterator[Node]:
+        """Nodes that offer every capability the job requires and can run its kind,
+        least loaded first (as of the snapshot)."""
+        rarest, *others = self.requirement_keys(job)
+        sets = [self.index.get(key, set()) for key in others]
+        for node in self.by_load.get(rarest, ()):
+            if all(node.node_id in s for s in sets):
+                yield node
 
     def matching(self, job: Job) -> set[str]:
-        """Nodes that offer every capability the job requires and can run its kind."""
-        sets = self.requirement_sets(job)
-        return set(sets[0]).intersection(*sets[1:])
+        """Ids of the nodes that ``meeting`` yields."""
+        return {node.node_id for node in self.meeting(job)}
 
 
 def _index_keys(node: Node) -> list[str]:
@@ -114,51 +115,35 @@ class Selector:
         return retry
 
     def _select(self, job: Job, fleet: FleetView, now: float, excluded: set[str]) -> Selection:
-        if not job.affinity_key and fleet.broad(job):
-            found = self._least_loaded_broad(job, fleet, now, excluded)
-            if found is not None:
-                return found
-        matching = fleet.matching(job)
+        enough = 0 if job.affinity_key else MAX_CANDIDATES
         rejected: Counter[str] = Counter()
-        eligible = [
-            fleet.nodes[node_id]
-            for node_id in matching
-            if self._passes(fleet.nodes[node_id], job, now, excluded, rejected)
-        ]
+        eligible: list[Node] = []
+        for node in fleet.meeting(job):
+            if self._passes(node, job, now, excluded, rejected):
+                eligible.append(node)
+                if len(eligible) == enough:
+                    break
         if not eligible:
-            rejected.update(_lacking(job, fleet, matching))
+            rejected.update(_lacking(job, fleet, fleet.matching(job)))
             return Selection([], Explanation(candidates=0, rejected=dict(rejected)))
+        self._add_preferred(job, fleet, now, excluded, eligible)
         ordered, reason = self._order(job, eligible)
         explanation = Explanation(
             node_id=ordered[0], candidates=len(eligible), rejected=dict(rejected), reason=reason
         )
         return Selection(ordered, explanation)
 
-    def _least_loaded_broad(
-        self, job: Job, fleet: FleetView, now: float, excluded: set[str]
-    ) -> Selection | None:
-        """For requirements most nodes meet: walk the snapshot from the least loaded node
-        and stop at the first few that pass, instead of filtering the whole fleet. None when
-        nothing passes, so that the full pass can explain why."""
-        sets = fleet.requirement_sets(job)
-        passing: list[Node] = []
-        for node in fleet.by_load:
-            if all(node.node_id in s for s in sets) and not self._rejection(
-                node, job, now, excluded
-            ):
-                passing.append(node)
-                if len(passing) == MAX_CANDIDATES:
-                    break
-        if not passing:
-            return None
+    def _add_preferred(
+        self, job: Job, fleet: FleetView, now: float, excluded: set[str], eligible: list[Node]
+    ) -> None:
+        """Add the preferred node when the walk stopped before reaching it and it passes."""
         preferred = fleet.nodes.get(job.preferred_node or "")
-        if preferred is not None and preferred not in passing:
-            met = all(preferred.node_id in s for s in sets)
-            if met and not self._rejection(preferred, job, now, excluded):
-                passing.insert(0, preferred)
-        ordered, reason = self._order(job, passing)
-        explanation = Explanation(node_id=ordered[0], candidates=len(passing), reason=reason)
-        return Selection(ordered, explanation)
+        if preferred is None or preferred in eligible:
+            return
+        keys = fleet.requirement_keys(job)
+        meets = all(preferred.node_id in fleet.index.get(key, ()) for key in keys)
+        if meets and not self._rejection(preferred, job, now, excluded):
+            eligible.insert(0, preferred)
 
     def _passes(
         self, node: Node, job: Job, now: float, excluded: set[str], rejected: Counter[str]

@@ -257,6 +257,7 @@ class NodeAgent:
             "jobrelay.report",
             args=[report],
             queue=SCHEDULER_QUEUE,
+            ignore_result=True,
             retry=True,
             retry_policy=REPORT_RETRY,
         )

@@ -96,6 +96,9 @@ class CeleryHandoff:
             task_id=run_task_id(job),
             expires=self.settings.dispatch_timeout_s,
             producer=producer,
+            # No one reads a run order's result: without this Celery subscribes to its
+            # result channel on every send, two more commands per hand-off.
+            ignore_result=True,
             # Celery would render the arguments, payload included, into every message for
             # events and Flower: slow for large payloads, and payloads stay out of sight.
             argsrepr="()",

@@ -157,3 +157,36 @@ def test_a_broad_fleet_with_every_node_full_still_explains_itself() -> None:
     selection = Selector().select(job(), view, NOW)
     assert selection.candidates == []
     assert selection.explanation.summary() == "100 full"
+
+
+class CountingSelector(Selector):
+    """A selector that counts the nodes its filters look at."""
+
+    looked_at = 0
+
+    def _rejection(self, node, job, now, excluded):  # type: ignore[no-untyped-def]
+        self.looked_at += 1
+        return super()._rejection(node, job, now, excluded)
+
+
+def test_selection_looks_at_the_same_few_nodes_however_large_the_fleet() -> None:
+    looked_at = []
+    for size in (100, 2_000):
+        # A rare capability: one node in eleven offers it.
+        nodes = [node(f"n{i:05}", capabilities=["asr:en"], running=i % 2) for i in range(size)]
+        nodes += [node(f"cpu-{i:06}", capabilities=["cpu"]) for i in range(10 * size)]
+        selector = CountingSelector(seed=1)
+        selection = selector.select(job(requires=["asr:en"]), fleet(*nodes), NOW)
+        assert len(selection.candidates) == 8
+        assert all(int(node_id[1:]) % 2 == 0 for node_id in selection.candidates)
+        looked_at.append(selector.looked_at)
+    assert looked_at == [8, 8]
+
+
+def test_an_affinity_key_still_chooses_among_every_eligible_node() -> None:
+    nodes = [node(f"n{i:03}", slots=4, running=i % 4) for i in range(200)]
+    view = fleet(*nodes)
+    chosen = {Selector().select(job(affinity_key=f"s{i}"), view, NOW).node_id for i in range(50)}
+    # Rendezvous over all 200 nodes spreads keys widely, and not only over the idle ones.
+    assert len(chosen) > 30
+    assert any(view.nodes[node_id].running for node_id in chosen if node_id)
