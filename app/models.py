@@ -86,8 +86,26 @@ class Explanation(BaseModel):
         return ", ".join(f"{count} {reason}" for reason, count in parts)
 
 
+HISTORY_REASON_CHARS = 500
+
+
+class Attempt(BaseModel):
+    """An earlier attempt of a job, kept when the job was taken back from its node."""
+
+    attempt: int
+    node_id: str | None = None
+    assigned_at: float | None = None
+    started_at: float | None = None
+    ended_at: float
+    reason: str = ""
+
+
 class Job(BaseModel):
-    """The record created from a request, and its progress."""
+    """The record created from a request, and its progress.
+
+    ``history`` holds the attempts before the current one; the current attempt is the
+    job's own ``attempt``, ``node_id`` and times.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -116,6 +134,7 @@ class Job(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     explanation: str | None = None
+    history: list[Attempt] = Field(default_factory=list)
 
     @property
     def final(self) -> bool:
@@ -200,6 +219,9 @@ class Report(_Strict):
     result: Any = None
     error: Annotated[str, StringConstraints(max_length=8192)] | None = None
     retryable: bool = False
+    # When the handler began, by the node's clock: an end can overtake its ``started``
+    # report (schedulers take messages concurrently), and the job's timings still hold.
+    started_at: float | None = Field(default=None, ge=0)
 
 
 class Created(BaseModel):

@@ -217,7 +217,7 @@ class NodeAgent:
         token = bind_stop_event(stop)
         started = time.monotonic()
         try:
-            outcome = self._call(order, handler)
+            outcome = self._call(order, handler, began=time.time())
         finally:
             release_stop_event(token)
             if timer:
@@ -232,17 +232,19 @@ class NodeAgent:
         )
         return outcome
 
-    def _call(self, order: RunOrder, handler: Handler) -> str:
+    def _call(self, order: RunOrder, handler: Handler, began: float) -> str:
         try:
             result = handler(dict(order.payload))
             json.dumps(result)
         except JobFailed as exc:
-            self.report(order, "failed", error=str(exc) or "the handler failed the job")
+            error = str(exc) or "the handler failed the job"
+            self.report(order, "failed", error=error, started_at=began)
             return "failed"
         except Exception as exc:
-            self.report(order, "failed", error=f"{type(exc).__name__}: {exc}", retryable=True)
+            error = f"{type(exc).__name__}: {exc}"
+            self.report(order, "failed", error=error, retryable=True, started_at=began)
             return "failed"
-        self.report(order, "succeeded", result=result)
+        self.report(order, "succeeded", result=result, started_at=began)
         return "succeeded"
 
     def report(self, order: RunOrder, event: str, **fields: Any) -> None:

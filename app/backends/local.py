@@ -25,7 +25,19 @@ from app.backends.base import (
     TransitionOutcome,
 )
 from app.errors import NodeNotFound
-from app.models import ACTIVE_STATES, Heartbeat, Job, JobState, Node, NodeStatus, Report
+from app.models import (
+    ACTIVE_STATES,
+    HISTORY_REASON_CHARS,
+    Attempt,
+    Heartbeat,
+    Job,
+    JobState,
+    Node,
+    NodeStatus,
+    Report,
+)
+
+ENDS = frozenset({"succeeded", "failed"})
 
 
 @dataclass
@@ -269,6 +281,9 @@ class LocalBackend:
                 return self._stale(job, f"attempt {report.attempt} from {report.node_id}")
             if job.state not in ACTIVE_STATES:
                 return self._refused(job, f"{report.event} on a {job.state} job")
+            if report.event in ENDS and report.started_at is not None:
+                # The end overtook the start: keep when the run began (never after now).
+                job.started_at = job.started_at or min(report.started_at, now)
             return _REPORT_STEPS[report.event](self, job, report, now)
 
     def _accepted(self, job: Job, report: Report, now: float) -> Transition:
@@ -314,6 +329,16 @@ class LocalBackend:
                 f"{reason} (attempt {job.attempt} of {job.max_attempts})",
                 now,
             )
+        job.history.append(
+            Attempt(
+                attempt=job.attempt,
+                node_id=job.node_id,
+                assigned_at=job.assigned_at,
+                started_at=job.started_at,
+                ended_at=now,
+                reason=reason[:HISTORY_REASON_CHARS],
+            )
+        )
         self._release(job)
         if job.node_id and job.node_id not in job.tried_nodes:
             job.tried_nodes.append(job.node_id)

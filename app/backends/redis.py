@@ -309,6 +309,7 @@ class RedisBackend:
             dump_json(report.result),
             report.error or "",
             "1" if report.retryable else "0",
+            "" if report.started_at is None else _num(report.started_at),
         )
         return _transition(reply)
 

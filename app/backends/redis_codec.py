@@ -13,7 +13,7 @@ from typing import Any
 
 from app.models import Job, Node
 
-JSON_FIELDS = frozenset({"payload", "requires", "selector", "exclude_nodes", "result"})
+JSON_FIELDS = frozenset({"payload", "requires", "selector", "exclude_nodes", "result", "history"})
 WORD_FIELDS = frozenset({"tried_nodes"})
 NODE_JSON_FIELDS = ("capabilities", "kinds", "labels")
 NODE_NUMBER_FIELDS = (

@@ -47,6 +47,71 @@ def test_started_turns_the_reserved_slot_into_a_running_one(backend: Backend) ->
     assert (node(backend, "n1").running, node(backend, "n1").reserved) == (1, 0)
 
 
+def test_an_end_that_overtakes_its_start_keeps_when_the_run_began(backend: Backend) -> None:
+    job = assigned(backend)
+
+    step = backend.report(report(job, "succeeded", result=1, started_at=NOW + 1.5), NOW + 3)
+    late_start = backend.report(report(job, "started"), NOW + 4)
+
+    assert step.applied
+    assert step.job is not None
+    assert (step.job.state, step.job.started_at) == (JobState.SUCCEEDED, NOW + 1.5)
+    assert late_start.outcome is TransitionOutcome.REFUSED
+    assert (node(backend, "n1").running, node(backend, "n1").reserved) == (0, 0)
+
+
+def test_a_start_time_from_the_node_never_replaces_the_stored_one(backend: Backend) -> None:
+    job = running(backend)
+
+    step = backend.report(report(job, "failed", error="boom", started_at=NOW + 0.5), NOW + 3)
+    ahead = assigned(backend, "n2")
+    clamped = backend.report(report(ahead, "succeeded", started_at=NOW + 60), NOW + 5)
+
+    assert step.job is not None and step.job.started_at == NOW + 1
+    assert clamped.job is not None and clamped.job.started_at == NOW + 5
+
+
+def test_each_requeue_keeps_the_attempt_it_ended_in_the_history(backend: Backend) -> None:
+    job = running(backend, "n1")
+    backend.requeue(job.job_id, 1, "run timeout", NOW + 5)
+    add_node(backend, "n2", slots=2)
+    second = backend.assign(job.job_id, ["n2"], NOW + 6).job
+    assert second is not None
+    backend.node_lost("n2", NOW + 7)
+
+    stored = backend.get_job(job.job_id)
+
+    assert stored is not None
+    assert (stored.state, stored.attempt, stored.node_id) == (JobState.PENDING, 2, None)
+    assert [a.model_dump() for a in stored.history] == [
+        {
+            "attempt": 1,
+            "node_id": "n1",
+            "assigned_at": NOW,
+            "started_at": NOW + 1,
+            "ended_at": NOW + 5,
+            "reason": "run timeout",
+        },
+        {
+            "attempt": 2,
+            "node_id": "n2",
+            "assigned_at": NOW + 6,
+            "started_at": None,
+            "ended_at": NOW + 7,
+            "reason": "node lost",
+        },
+    ]
+
+
+def test_a_job_that_ran_once_has_no_history(backend: Backend) -> None:
+    job = running(backend)
+    backend.report(report(job, "succeeded", result=1), NOW + 2)
+
+    stored = backend.get_job(job.job_id)
+
+    assert stored is not None and stored.history == []
+
+
 def test_succeeded_ends_the_job_and_frees_its_slot(backend: Backend) -> None:
     job = running(backend)
     result = {"text": "done", "scores": [0.5, 1]}

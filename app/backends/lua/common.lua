@@ -16,6 +16,7 @@ local NOW_N = tonumber(ARGV[1])
 local RETENTION_MS = math.max(1, math.ceil(tonumber(ARGV[2]) * 1000))
 local DISPATCH_TIMEOUT = tonumber(ARGV[3])
 local FINAL = {'succeeded', 'failed', 'cancelled'}
+local HISTORY_REASON = 500
 local JOB_FIELDS = {
   'state', 'attempt', 'node_id', 'max_attempts', 'priority', 'request_id', 'timeout_s',
   'tried_nodes',
@@ -139,6 +140,19 @@ local function contains_word(words, word)
   return string.find(' ' .. words .. ' ', ' ' .. word .. ' ', 1, true) ~= nil
 end
 
+-- Append the attempt that ends now to the job's history (a JSON list).
+local function remember_attempt(job, reason)
+  local jk = key('job', job.id)
+  local v = redis.call('HMGET', jk, 'assigned_at', 'started_at', 'history')
+  local history = v[3] and cjson.decode(v[3]) or {}
+  history[#history + 1] = {
+    attempt = tonumber(job.attempt), node_id = job.node_id,
+    assigned_at = tonumber(v[1]), started_at = tonumber(v[2]), ended_at = NOW_N,
+    reason = string.sub(reason, 1, HISTORY_REASON),
+  }
+  redis.call('HSET', jk, 'history', cjson.encode(history))
+end
+
 -- Take an active job back from its node: pending again with the node excluded, or
 -- failed when that was its last attempt.
 local function requeue(job, reason)
@@ -148,6 +162,7 @@ local function requeue(job, reason)
     return
   end
   local jk = key('job', job.id)
+  remember_attempt(job, reason)
   release(job)
   local tried = job.tried_nodes or ''
   if job.node_id and not contains_word(tried, job.node_id) then

@@ -1,6 +1,7 @@
 -- Apply a node's report about one attempt of a job.
 -- ARGV[4] job_id, ARGV[5] attempt, ARGV[6] node_id, ARGV[7] event, ARGV[8] result (JSON),
--- ARGV[9] error ('' for none), ARGV[10] retryable ('1' or '0').
+-- ARGV[9] error ('' for none), ARGV[10] retryable ('1' or '0'), ARGV[11] when the handler
+-- began by the node's clock ('' if not known).
 
 local job_id, attempt, node_id, event = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local job = load_job(job_id)
@@ -15,6 +16,10 @@ if not active(job) then
 end
 
 local job_key = key('job', job_id)
+if (event == 'succeeded' or event == 'failed') and ARGV[11] ~= '' then
+  -- The end overtook the start: keep when the run began (never later than now).
+  redis.call('HSETNX', job_key, 'started_at', num(math.min(tonumber(ARGV[11]), NOW_N)))
+end
 if event == 'accepted' or event == 'started' then
   if job.state ~= 'assigned' then
     return reply('refused', job_id, event .. ' on a running job')
