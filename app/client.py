@@ -19,7 +19,15 @@ from kombu.exceptions import OperationalError
 from app.backends.base import JobPage, JobQuery, Stats
 from app.control import BackendReader, Reader
 from app.errors import JobrelayError, SchedulerUnavailable, WaitTimeout, error_from_dict
-from app.models import Created, Explanation, Job, JobRequest, Node, parse_request
+from app.models import (
+    Created,
+    Explanation,
+    Job,
+    JobRequest,
+    Node,
+    SchedulerWorker,
+    parse_request,
+)
 from app.scheduler import selector_options
 from app.settings import Settings, get_settings
 
@@ -43,6 +51,9 @@ class TaskReader:
 
     def nodes(self) -> list[Node]:
         return [Node.model_validate(node) for node in self._ask("nodes")]
+
+    def schedulers(self) -> list[SchedulerWorker]:
+        return [SchedulerWorker.model_validate(worker) for worker in self._ask("schedulers")]
 
     def stats(self) -> Stats:
         return Stats.model_validate(self._ask("stats"))
@@ -82,10 +93,13 @@ class Client:
         """Send a task to the schedulers and wait for its answer.
 
         ``shown`` replaces the arguments where Celery would display them (events, Flower),
-        so that payloads stay out of sight.
+        so that payloads stay out of sight. A message no scheduler took within the wait
+        expires: a caller told that nothing answered never sees it applied later.
         """
-        options = {"argsrepr": shown} if shown else {}
         timeout_s = self.answer_timeout_s if timeout_s is None else timeout_s
+        options: dict[str, Any] = {"expires": timeout_s}
+        if shown:
+            options["argsrepr"] = shown
         try:
             result = self.celery.send_task(task, args=list(args), queue=SCHEDULER_QUEUE, **options)
             return result.get(timeout=timeout_s, interval=0.02)

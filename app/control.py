@@ -14,10 +14,10 @@ from typing import Any, Protocol
 from app.backends.base import Backend, JobPage, JobQuery, Stats
 from app.creation import new_job
 from app.errors import InvalidRequest, JobNotFound
-from app.models import Explanation, Job, Node, parse_request
+from app.models import Explanation, Job, Node, SchedulerWorker, parse_request
 from app.selection import FleetView, Selector, SelectorOptions
 
-QUERY_OPS = ("get_job", "list_jobs", "nodes", "stats", "explain")
+QUERY_OPS = ("get_job", "list_jobs", "nodes", "schedulers", "stats", "explain")
 
 
 class Reader(Protocol):
@@ -26,6 +26,8 @@ class Reader(Protocol):
     def list_jobs(self, query: JobQuery) -> JobPage: ...
 
     def nodes(self) -> list[Node]: ...
+
+    def schedulers(self) -> list[SchedulerWorker]: ...
 
     def stats(self) -> Stats: ...
 
@@ -52,6 +54,9 @@ class BackendReader:
     def nodes(self) -> list[Node]:
         return sorted(self.backend.nodes(), key=lambda node: node.node_id)
 
+    def schedulers(self) -> list[SchedulerWorker]:
+        return self.backend.schedulers()
+
     def stats(self) -> Stats:
         return self.backend.stats()
 
@@ -70,6 +75,8 @@ class BackendReader:
             return self.list_jobs(query).model_dump(mode="json")
         if op == "nodes":
             return [node.model_dump(mode="json") for node in self.nodes()]
+        if op == "schedulers":
+            return [worker.model_dump(mode="json") for worker in self.schedulers()]
         if op == "stats":
             return self.stats().model_dump(mode="json")
         if op == "explain":

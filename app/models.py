@@ -224,6 +224,27 @@ class Report(_Strict):
     started_at: float | None = Field(default=None, ge=0)
 
 
+class SchedulerWorker(BaseModel):
+    """A scheduler worker as it last described itself (every sweep interval)."""
+
+    name: str
+    hostname: str
+    pid: int
+    mode: str
+    pool: str
+    concurrency: int
+    started_at: float
+    last_seen: float
+    sweeping: bool = False
+    stopped: bool = False
+
+    def status(self, now: float, offline_after_s: float) -> str:
+        """``alive``, ``stopped`` (it said so) or ``offline`` (silent too long)."""
+        if self.stopped:
+            return "stopped"
+        return "offline" if now - self.last_seen > offline_after_s else "alive"
+
+
 class Created(BaseModel):
     """The answer to a creation: the job, and whether this call created it."""
 

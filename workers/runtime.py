@@ -18,7 +18,7 @@ from app.backends.factory import open_backend
 from app.celery_app import celery
 from app.control import BackendReader
 from app.errors import BackendUnavailable
-from app.models import Job
+from app.models import Job, SchedulerWorker
 from app.outage import OutageLog
 from app.scheduler import Scheduler, selector_options
 from app.settings import Settings, get_settings
@@ -131,12 +131,29 @@ def runtime() -> Runtime:
     return Runtime(get_settings())
 
 
-class SweepThread(threading.Thread):
-    """Runs the scheduler's sweep every ``sweep_interval_s`` until stopped."""
+def describe_worker(name: str, pool: str, concurrency: int, settings: Settings) -> SchedulerWorker:
+    """How this scheduler worker describes itself to readers (the monitor, the CLI)."""
+    now = time.time()
+    return SchedulerWorker(
+        name=name,
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+        mode=settings.resolved_mode.value,
+        pool=pool,
+        concurrency=concurrency,
+        started_at=now,
+        last_seen=now,
+    )
 
-    def __init__(self, rt: Runtime) -> None:
+
+class SweepThread(threading.Thread):
+    """Runs the scheduler's sweep every ``sweep_interval_s`` until stopped, and tells the
+    backend, each time, that this scheduler worker is alive."""
+
+    def __init__(self, rt: Runtime, worker: SchedulerWorker) -> None:
         super().__init__(name="jobrelay-sweep", daemon=True)
         self.rt = rt
+        self.worker = worker
         self.stopping = threading.Event()
         self.trouble = OutageLog("the sweep")
         self._results_cleaned = time.monotonic()
@@ -155,13 +172,28 @@ class SweepThread(threading.Thread):
 
     def _sweep_once(self, interval: float) -> None:
         now = time.time()
-        if not self.rt.backend.try_lease("sweep", self.rt.owner, interval * 3, now):
+        sweeping = self.rt.backend.try_lease("sweep", self.rt.owner, interval * 3, now)
+        self._seen(now, sweeping=sweeping)
+        if not sweeping:
             return
         report = self.rt.scheduler.placement.sweep(now)
         self.rt.outage.succeeded()
         self._clean_result_files()
         if report.lost_nodes or report.requeued or report.failed:
             log.info("sweep: %s", report)
+
+    def _seen(self, now: float, sweeping: bool = False, stopped: bool = False) -> None:
+        update = {"last_seen": now, "sweeping": sweeping, "stopped": stopped}
+        self.worker = self.worker.model_copy(update=update)
+        self.rt.backend.scheduler_seen(self.worker, now)
+
+    def stop(self) -> None:
+        """Stop sweeping and tell readers this worker stopped (if the store answers)."""
+        self.stopping.set()
+        try:
+            self._seen(time.time(), stopped=True)
+        except BackendUnavailable:
+            log.info("scheduler %s: stopped; the state store did not hear it", self.worker.name)
 
     def _clean_result_files(self) -> None:
         """Local mode keeps task results as files; Redis expires its own."""

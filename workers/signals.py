@@ -11,7 +11,7 @@ from celery.worker.control import control_command
 from app.errors import ConfigurationError
 from app.settings import get_settings
 from celeryconfig import SCHEDULER_QUEUE
-from workers.runtime import SweepThread, runtime
+from workers.runtime import SweepThread, describe_worker, runtime
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,18 @@ def quiet_task_results(**_: Any) -> None:
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
 
 
+def pool_name(worker: Any) -> str:
+    """``prefork``, ``threads``, ``solo``...: the last part of the pool's module name."""
+    pool = getattr(worker, "pool_cls", None)
+    module = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
+    return str(module).rsplit(".", 1)[-1] or "unknown"
+
+
 @signals.worker_init.connect
 def refuse_local_multiprocess(sender: Any = None, **_: Any) -> None:
     """Local state lives in one process: a prefork pool would split it."""
     settings = get_settings()
-    pool = getattr(sender, "pool_cls", None)
-    pool_name = pool if isinstance(pool, str) else getattr(pool, "__module__", "")
-    multiprocess = "prefork" in str(pool_name) and (sender.concurrency or 2) > 1
+    multiprocess = pool_name(sender) == "prefork" and (sender.concurrency or 2) > 1
     if settings.local and multiprocess and consumes_scheduler_queue(sender):
         # Celery logs and swallows exceptions raised by signal handlers; only an exit stops
         # the worker before it forks.
@@ -53,7 +58,12 @@ def start_sweep(sender: Any = None, **_: Any) -> None:
         return
     rt = runtime()
     log.info("scheduler ready in %s mode", rt.settings.resolved_mode.value)
-    thread = SweepThread(rt)
+    # The sender is the worker's consumer; its controller knows the pool.
+    controller = sender.controller
+    worker = describe_worker(
+        sender.hostname, pool_name(controller), controller.concurrency, rt.settings
+    )
+    thread = SweepThread(rt, worker)
     thread.start()
     _sweeps.append(thread)
 
@@ -61,7 +71,7 @@ def start_sweep(sender: Any = None, **_: Any) -> None:
 @signals.worker_shutdown.connect
 def stop_sweep(**_: Any) -> None:
     for thread in _sweeps:
-        thread.stopping.set()
+        thread.stop()
     _sweeps.clear()
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from app.models import Heartbeat, Job, JobState, Node, Report
+from app.models import Heartbeat, Job, JobState, Node, Report, SchedulerWorker
 
 
 class ClaimOutcome(enum.StrEnum):
@@ -76,6 +76,10 @@ class BackendOptions:
     retention_s: float = 86_400.0
     dispatch_timeout_s: float = 30.0
     key_prefix: str = "jobrelay"
+
+
+# A scheduler worker not seen for this long is forgotten.
+FORGET_SCHEDULER_S = 3_600.0
 
 
 class JobQuery(BaseModel):
@@ -233,6 +237,15 @@ class Backend(Protocol):
 
     def expire(self, now: float) -> int:
         """Drop final jobs and their bindings older than the retention; returns how many."""
+        ...
+
+    def scheduler_seen(self, worker: SchedulerWorker, now: float) -> None:
+        """Record how a scheduler worker describes itself; forget those not seen for
+        ``FORGET_SCHEDULER_S``."""
+        ...
+
+    def schedulers(self) -> list[SchedulerWorker]:
+        """The scheduler workers seen within ``FORGET_SCHEDULER_S``, by name."""
         ...
 
     def try_lease(self, name: str, owner: str, ttl_s: float, now: float) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from app.backends.base import (
+    FORGET_SCHEDULER_S,
     BackendOptions,
     Beat,
     Claim,
@@ -35,6 +36,7 @@ from app.models import (
     Node,
     NodeStatus,
     Report,
+    SchedulerWorker,
 )
 
 ENDS = frozenset({"succeeded", "failed"})
@@ -56,6 +58,7 @@ class _Store:
     accepted: set[str] = field(default_factory=set)
     counters: dict[str, float] = field(default_factory=dict)
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
+    schedulers: dict[str, SchedulerWorker] = field(default_factory=dict)
     drained: set[str] = field(default_factory=set)
     unlisted: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -419,6 +422,17 @@ class LocalBackend:
             if old:
                 self._s.order = [j for j in self._s.order if j in self._s.jobs]
             return len(old)
+
+    def scheduler_seen(self, worker: SchedulerWorker, now: float) -> None:
+        with self._lock:
+            known = self._s.schedulers
+            known[worker.name] = worker.model_copy()
+            for name in [n for n, w in known.items() if now - w.last_seen > FORGET_SCHEDULER_S]:
+                del known[name]
+
+    def schedulers(self) -> list[SchedulerWorker]:
+        with self._lock:
+            return [w.model_copy() for _, w in sorted(self._s.schedulers.items())]
 
     def try_lease(self, name: str, owner: str, ttl_s: float, now: float) -> bool:
         with self._lock:

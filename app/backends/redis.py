@@ -16,6 +16,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from app.backends.base import (
+    FORGET_SCHEDULER_S,
     BackendOptions,
     Beat,
     Claim,
@@ -38,7 +39,7 @@ from app.backends.redis_connection import connect, describe_address, guarded
 from app.backends.redis_keys import Keys
 from app.backends.scripts import load_scripts
 from app.errors import ConfigurationError, NodeNotFound
-from app.models import Heartbeat, Job, JobState, Node, Report
+from app.models import Heartbeat, Job, JobState, Node, Report, SchedulerWorker
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +344,16 @@ class RedisBackend:
             dropped += batch
             if batch < EXPIRE_BATCH:
                 return dropped
+
+    @guarded
+    def scheduler_seen(self, worker: SchedulerWorker, now: float) -> None:
+        described = worker.model_dump_json()
+        self._run(self._scripts.scheduler_seen, now, worker.name, described, FORGET_SCHEDULER_S)
+
+    @guarded
+    def schedulers(self) -> list[SchedulerWorker]:
+        found = cast(dict[str, str], self._client.hgetall(self._keys.schedulers))
+        return [SchedulerWorker.model_validate_json(found[name]) for name in sorted(found)]
 
     @guarded
     def try_lease(self, name: str, owner: str, ttl_s: float, now: float) -> bool:

@@ -39,6 +39,10 @@ class Keys:
         return f"{self.namespace}stats"
 
     @property
+    def schedulers(self) -> str:
+        return f"{self.namespace}schedulers"
+
+    @property
     def pattern(self) -> str:
         """A SCAN pattern that matches every key of the namespace."""
         return f"{self.namespace}*"

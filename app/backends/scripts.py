@@ -31,6 +31,7 @@ class Scripts:
     expire: Script
     lease: Script
     count: Script
+    scheduler_seen: Script
 
 
 def script_source(name: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from app.backends.base import Backend
+from app.backends.base import FORGET_SCHEDULER_S, Backend
 from app.errors import NodeNotFound
-from app.models import Heartbeat, JobState, NodeStatus
+from app.models import Heartbeat, JobState, NodeStatus, SchedulerWorker
 
 from .helpers import NOW, add_node, make_job, node, report
 
@@ -265,3 +267,40 @@ def test_the_nodes_own_running_count_holds_slots_the_store_thinks_free(
 
     add_node(backend, "n1", slots=2, running_jobs=[])
     assert backend.assign(second.job.job_id, ["n1"], NOW).job.state is JobState.ASSIGNED
+
+
+def scheduler(name: str, last_seen: float, **fields: Any) -> SchedulerWorker:
+    described = {
+        "name": name,
+        "hostname": "host-a",
+        "pid": 4321,
+        "mode": "cross_instance",
+        "pool": "prefork",
+        "concurrency": 2,
+        "started_at": NOW,
+        "last_seen": last_seen,
+        **fields,
+    }
+    return SchedulerWorker.model_validate(described)
+
+
+def test_scheduler_workers_are_known_by_their_latest_description(backend: Backend) -> None:
+    backend.scheduler_seen(scheduler("s2@host-a", NOW), NOW)
+    backend.scheduler_seen(scheduler("s1@host-a", NOW), NOW)
+    backend.scheduler_seen(scheduler("s1@host-a", NOW + 5, sweeping=True), NOW + 5)
+
+    known = backend.schedulers()
+
+    assert [(w.name, w.last_seen, w.sweeping) for w in known] == [
+        ("s1@host-a", NOW + 5, True),
+        ("s2@host-a", NOW, False),
+    ]
+    assert [w.status(NOW + 6, offline_after_s=3) for w in known] == ["alive", "offline"]
+
+
+def test_scheduler_workers_silent_for_an_hour_are_forgotten(backend: Backend) -> None:
+    backend.scheduler_seen(scheduler("gone@host-b", NOW, stopped=True), NOW)
+    later = NOW + FORGET_SCHEDULER_S + 1
+    backend.scheduler_seen(scheduler("s1@host-a", later), later)
+
+    assert [w.name for w in backend.schedulers()] == ["s1@host-a"]

@@ -148,3 +148,24 @@ def test_jobs_run_end_to_end_on_either_broker(tmp_path: Path, broker: str) -> No
         delete_prefix(MAIN_REDIS, cluster.settings.key_prefix)
         if vhost:
             vhost.remove()
+
+
+def test_scheduler_workers_show_who_sweeps_and_say_when_they_stop(redis_cluster: Cluster) -> None:
+    first = redis_cluster.start_scheduler("s1", "--concurrency", "2")
+    redis_cluster.start_scheduler("s2", "--concurrency", "2")
+    reader = redis_cluster.client.reader
+
+    def both() -> list[str]:
+        names = sorted(worker.name.split("@")[0] for worker in reader.schedulers())
+        return names if names == ["s1", "s2"] else []
+
+    wait_for(both, 60, "both schedulers to describe themselves")
+    workers = reader.schedulers()
+    assert {(w.mode, w.pool, w.concurrency) for w in workers} == {("cross_instance", "prefork", 2)}
+    assert wait_for(lambda: sum(w.sweeping for w in reader.schedulers()) == 1, 30, "one sweeper")
+
+    first.terminate()
+    stopped = wait_for(
+        lambda: [w.name for w in reader.schedulers() if w.stopped], 30, "s1 to say it stopped"
+    )
+    assert [name.split("@")[0] for name in stopped] == ["s1"]
