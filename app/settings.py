@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=2.0, gt=0)
     node_timeout_s: float = Field(default=10.0, gt=0)
     dispatch_timeout_s: float = Field(default=30.0, gt=0)
+    listen_timeout_s: float = Field(default=30.0, ge=0)
     pending_timeout_s: float = Field(default=300.0, gt=0)
     sweep_interval_s: float = Field(default=1.0, gt=0)
     node_refresh_s: float = Field(default=0.5, gt=0)

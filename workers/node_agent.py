@@ -31,9 +31,13 @@ from app.outage import OutageLog
 from app.placement import log_requeues
 from app.settings import Settings
 from celeryconfig import NODE_QUEUE_PREFIX, SCHEDULER_QUEUE
+from workers.listening import ListenCheck
 
 log = logging.getLogger(__name__)
 
+# The exit code of a node that left because its queue stopped delivering (EX_TEMPFAIL):
+# a supervisor restarts it, and the new process listens afresh.
+EXIT_STALLED = 75
 REPORT_RETRY = {"max_retries": 60, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 
 
@@ -107,6 +111,10 @@ class NodeAgent:
         self.incarnation = secrets.token_hex(8)
         self.restarts: int | None = None
         self.outage = OutageLog(f"node {config.node_id}: the scheduler link")
+        self.stalled = False
+        self.listening = ListenCheck(
+            app, self.queue, settings.listen_timeout_s, self.has_free_slot, self.went_deaf
+        )
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True)
         self._lock = threading.Lock()
@@ -181,6 +189,30 @@ class NodeAgent:
         self._stopping.set()
         self.draining = True
         self.beat()
+
+    # listening
+
+    def has_free_slot(self) -> bool:
+        return not self.draining and len(self.running) < self.config.slots
+
+    def start_listen_check(self) -> None:
+        if self.settings.listen_timeout_s > 0 and not self.listening.is_alive():
+            self.listening.start()
+
+    def went_deaf(self, unheard_s: float) -> None:
+        """The queue stopped delivering: finish the running jobs, then exit to be restarted."""
+        log.error(
+            "node %s: a probe sent to its queue %s %.0fs ago never arrived although a slot "
+            "is free: the broker connection stalled; finishing the running jobs, then "
+            "exiting with code %d so that a supervisor restarts the node",
+            self.config.node_id,
+            self.queue,
+            unheard_s,
+            EXIT_STALLED,
+        )
+        self.stalled = True
+        self.begin_drain()
+        os.kill(os.getpid(), signal.SIGTERM)
 
     # jobs
 
@@ -294,6 +326,19 @@ def current_agent() -> NodeAgent:
 def _drain_on_shutdown(**_: Any) -> None:
     if _agent is not None:
         _agent.draining = True
+        _agent.listening.stopping.set()
+
+
+@celery_signals.worker_ready.connect
+def _listen_when_ready(**_: Any) -> None:
+    if _agent is not None:
+        _agent.start_listen_check()
+
+
+@celery_signals.task_received.connect
+def _heard(**_: Any) -> None:
+    if _agent is not None:
+        _agent.listening.heard()
 
 
 def run_node(config: NodeConfig, settings: Settings, app: Celery, celery_args: list[str]) -> None:
@@ -323,3 +368,5 @@ def run_node(config: NodeConfig, settings: Settings, app: Celery, celery_args: l
     finally:
         _agent.stop_heartbeats()
         log.info("node %s: stopped", config.node_id)
+    if _agent.stalled:
+        raise SystemExit(EXIT_STALLED)

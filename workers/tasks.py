@@ -26,6 +26,7 @@ from app.errors import (
 )
 from app.models import ID_PATTERN
 from workers import signals  # noqa: F401 - connects the worker signal handlers
+from workers.listening import PROBE_TASK
 from workers.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -161,3 +162,10 @@ def run_job(self: Task, *args: Any, **kwargs: Any) -> str:
 
     order = argument("jobrelay.run_job", args, kwargs, ["order"])
     return current_agent().run(order)
+
+
+@celery.task(Strategy=STRATEGY, name=PROBE_TASK, ignore_result=True, throws=EXPECTED)
+def probe(*args: Any, **kwargs: Any) -> None:
+    """A node's probe of its own queue: its arrival is the answer, so it does nothing."""
+    if args or kwargs:
+        raise InvalidRequest(f"invalid message: {PROBE_TASK} takes no arguments")

@@ -79,7 +79,11 @@ def test_a_broker_restart_mid_stream_loses_nothing(
 ) -> None:
     broker = PrivateRedis(tmp_path / "broker")
     broker.start()
-    cluster = make_cluster(JOBRELAY_BROKER_URL=broker.url, JOBRELAY_RESULT_URL=MAIN_REDIS)
+    cluster = make_cluster(
+        JOBRELAY_BROKER_URL=broker.url,
+        JOBRELAY_RESULT_URL=MAIN_REDIS,
+        JOBRELAY_LISTEN_TIMEOUT_S="5",
+    )
     supervisor = Supervisor(cluster)
     try:
         slots = {"n1": 2, "n2": 2}
@@ -106,9 +110,10 @@ def test_a_broker_restart_mid_stream_loses_nothing(
         check_final_state(backend, expect, logs)
         check_peaks(runs, expect)
         assert watch.over == [] and watch.negative == []
-        # NOTE: a Celery worker on the Redis transport may exit on a broker restart (kombu
-        # "Unrecoverable error" while restoring unacknowledged messages); the supervisor
-        # stands in for systemd or a container runtime. Which processes it restarted:
+        # A Celery worker on the Redis transport may exit on a broker restart (kombu
+        # "Unrecoverable error" while restoring unacknowledged messages), and a node whose
+        # consumer stopped listening exits on its own; the supervisor stands in for systemd
+        # or a container runtime. Which processes it restarted:
         print("restarted after the broker restart:", supervisor.restarted or "none")
     finally:
         supervisor.stop()
