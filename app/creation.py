@@ -12,7 +12,7 @@ from app.backends.base import Backend, Claim, ClaimOutcome, ClaimSpec
 from app.errors import IdempotencyConflict
 from app.fleet import Fleet
 from app.models import Created, Job, JobRequest, JobState
-from app.observe import bucket_key
+from app.observe import observation
 from app.selection import Selection, Selector, reason_category
 
 log = logging.getLogger(__name__)
@@ -67,16 +67,16 @@ def prepare(request: JobRequest, selector: Selector, fleet: Fleet, now: float) -
     job = new_job(request, now)
     started = time.perf_counter()
     selection = selector.select(job, fleet.view(now), now)
-    counters = [bucket_key("select_s", time.perf_counter() - started), "hist:select_s:count"]
+    counters = observation("select_s", time.perf_counter() - started)
     if not selection.candidates:
         job.explanation = selection.explanation.summary()
-        counters += no_node_counters(selection)
+        counters.update(no_node_counters(selection))
     return ClaimSpec(job=job, candidates=selection.candidates, counters=counters)
 
 
-def no_node_counters(selection: Selection) -> list[str]:
+def no_node_counters(selection: Selection) -> dict[str, float]:
     reasons = {reason_category(reason) for reason in selection.explanation.rejected}
-    return [f"no_node:{reason}" for reason in sorted(reasons or {"no nodes"})]
+    return {f"no_node:{reason}": 1 for reason in sorted(reasons or {"no nodes"})}
 
 
 def conclude(claim: Claim, fleet: Fleet) -> Created:

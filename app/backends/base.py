@@ -9,7 +9,7 @@ still has a free slot, so a lost race costs no extra round trip.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -66,7 +66,7 @@ class ClaimSpec:
 
     job: Job
     candidates: Sequence[str]
-    counters: Sequence[str] = field(default_factory=tuple)
+    counters: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,11 @@ class Backend(Protocol):
         ...
 
     def claim(
-        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str] = ()
+        self,
+        job: Job,
+        candidates: Sequence[str],
+        now: float,
+        counters: Mapping[str, float] | None = None,
     ) -> Claim:
         """Create ``job`` once per request_id, in one atomic step.
 
@@ -130,7 +134,8 @@ class Backend(Protocol):
         reserve a slot on the first candidate that is alive, not draining and has
         running + reserved < slots: the job is stored ASSIGNED there with attempt 1.
         If no candidate has a slot, the job is stored PENDING (attempt 0) in the backlog.
-        ``counters`` (and ``created``) are incremented with the creation.
+        ``counters`` (name to amount) are added to, and ``created`` incremented, with the
+        creation.
         """
         ...
 

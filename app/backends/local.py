@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.backends.base import (
@@ -84,17 +84,21 @@ class LocalBackend:
     # creation
 
     def claim(
-        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str] = ()
+        self,
+        job: Job,
+        candidates: Sequence[str],
+        now: float,
+        counters: Mapping[str, float] | None = None,
     ) -> Claim:
         with self._lock:
-            return self._claim(job, candidates, now, counters)
+            return self._claim(job, candidates, now, counters or {})
 
     def claim_many(self, specs: Sequence[ClaimSpec], now: float) -> list[Claim]:
         with self._lock:
             return [self._claim(s.job, s.candidates, now, s.counters) for s in specs]
 
     def _claim(
-        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str]
+        self, job: Job, candidates: Sequence[str], now: float, counters: Mapping[str, float]
     ) -> Claim:
         bound = self._s.bindings.get(job.request_id)
         if bound is not None:
@@ -111,8 +115,9 @@ class LocalBackend:
         self._s.jobs[job.job_id] = stored
         bisect.insort(self._s.order, job.job_id)
         self._place(stored, candidates, now)
-        for name in ("created", *counters):
-            self._incr(name)
+        self._incr("created")
+        for name, amount in counters.items():
+            self._incr(name, amount)
         return Claim(ClaimOutcome.CREATED, stored.model_copy(deep=True))
 
     def _place(self, job: Job, candidates: Sequence[str], now: float) -> bool:

@@ -8,7 +8,7 @@ and costs one round trip. Redis errors that mean "the store did not answer" beco
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import redis
@@ -162,17 +162,22 @@ class RedisBackend:
     # creation
 
     def _claim_argv(
-        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str]
+        self, job: Job, candidates: Sequence[str], now: float, counters: Mapping[str, float]
     ) -> list[Arg]:
         fields = [item for pair in new_job_hash(job, now).items() for item in pair]
         head: list[Arg] = [job.job_id, job.request_id, job.fingerprint, job.priority]
-        return self._argv(now, *head, len(fields), *fields, len(counters), *counters, *candidates)
+        added = [item for name, amount in counters.items() for item in (name, _num(amount))]
+        return self._argv(now, *head, len(fields), *fields, len(counters), *added, *candidates)
 
     @guarded
     def claim(
-        self, job: Job, candidates: Sequence[str], now: float, counters: Sequence[str] = ()
+        self,
+        job: Job,
+        candidates: Sequence[str],
+        now: float,
+        counters: Mapping[str, float] | None = None,
     ) -> Claim:
-        argv = self._claim_argv(job, candidates, now, counters)
+        argv = self._claim_argv(job, candidates, now, counters or {})
         return _claim(self._scripts.claim(keys=[self._keys.namespace], args=argv), job, now)
 
     @guarded

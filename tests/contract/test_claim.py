@@ -48,7 +48,7 @@ def test_conflict_changes_nothing_but_its_counter(backend: Backend) -> None:
     first = backend.claim(make_job("r1", payload={"a": 1}), ["n1"], NOW)
     other = make_job("r1", payload={"a": 2})
 
-    conflict = backend.claim(other, ["n1"], NOW + 1, counters=["kind:echo"])
+    conflict = backend.claim(other, ["n1"], NOW + 1, counters={"kind:echo": 1})
 
     assert conflict.outcome is ClaimOutcome.CONFLICT
     assert conflict.job == first.job
@@ -61,13 +61,13 @@ def test_conflict_changes_nothing_but_its_counter(backend: Backend) -> None:
 
 
 def test_creation_increments_the_given_counters(backend: Backend) -> None:
-    backend.claim(make_job(), [], NOW, counters=["kind:echo", "producer:web"])
-    backend.claim(make_job(), [], NOW, counters=["kind:echo"])
+    backend.claim(make_job(), [], NOW, counters={"kind:echo": 1, "wait:sum": 0.25})
+    backend.claim(make_job(), [], NOW, counters={"kind:echo": 1, "wait:sum": 0.5})
 
     counters = backend.stats().counters
 
     assert counters["created"] == 2
-    assert (counters["kind:echo"], counters["producer:web"]) == (2, 1)
+    assert (counters["kind:echo"], counters["wait:sum"]) == (2, 0.75)
 
 
 def test_payload_and_request_fields_round_trip(backend: Backend) -> None:
@@ -161,7 +161,7 @@ def test_concurrent_claims_respect_slots_and_request_ids(backend: Backend) -> No
 def test_claim_many_claims_in_order(backend: Backend) -> None:
     add_node(backend, "n1", slots=2)
     specs = [
-        ClaimSpec(make_job("r1"), ["n1"], ["batch"]),
+        ClaimSpec(make_job("r1"), ["n1"], {"batch": 1}),
         ClaimSpec(make_job("r2"), ["n1"]),
         ClaimSpec(make_job("r1"), ["n1"]),
         ClaimSpec(make_job("r3"), ["n1"]),

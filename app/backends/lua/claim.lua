@@ -1,8 +1,8 @@
 -- Create a job once per request_id, reserving a slot on the first free candidate.
 -- ARGV[4] job_id, ARGV[5] request_id, ARGV[6] fingerprint, ARGV[7] priority,
 -- ARGV[8] field count n, ARGV[9 .. 8+n] the job hash as field/value pairs (without
--- state, attempt and placement), then the counter count m and m counter names, then the
--- candidate node ids.
+-- state, attempt and placement), then the counter count m and m counter name/amount
+-- pairs, then the candidate node ids.
 -- Returns {'existing' | 'conflict', '', job hash} when the request_id is bound, else
 -- {'created', state, node_id or '', attempt}: the caller has the rest of the new job.
 
@@ -29,7 +29,7 @@ end
 local n_fields = tonumber(ARGV[8])
 local counters_at = 9 + n_fields
 local n_counters = tonumber(ARGV[counters_at])
-local node_id = first_free(counters_at + n_counters + 1)
+local node_id = first_free(counters_at + 2 * n_counters + 1)
 
 local fields = {}
 for i = 9, 8 + n_fields do
@@ -62,7 +62,7 @@ end
 
 local stats = key('stats')
 redis.call('HINCRBY', stats, 'created', 1)
-for i = counters_at + 1, counters_at + n_counters do
-  redis.call('HINCRBY', stats, ARGV[i], 1)
+for i = counters_at + 1, counters_at + 2 * n_counters, 2 do
+  redis.call('HINCRBYFLOAT', stats, ARGV[i], ARGV[i + 1])
 end
 return {'created', state, node_id or '', attempt}
