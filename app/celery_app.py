@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, Task
 
 from app.settings import Settings
 
-celery = Celery("jobrelay", include=["workers.tasks"])
+# Celery puts the repr of each task's return value in its task-succeeded event (what
+# Flower shows) and its log line. Answers carry jobs with their payloads and results, so
+# only their first characters are shown: enough for the job id, never the payload.
+RESULT_SHOWN_CHARS = 48
+
+
+class JobrelayTask(Task):  # type: ignore[misc]
+    """Every jobrelay task: its answer stays out of events beyond the first characters."""
+
+    resultrepr_maxsize = RESULT_SHOWN_CHARS
+
+
+celery = Celery("jobrelay", include=["workers.tasks"], task_cls=JobrelayTask)
 celery.config_from_object("celeryconfig")
 
 
@@ -14,6 +26,8 @@ def make_celery(settings: Settings) -> Celery:
     """A separate Celery application for explicit settings (tools and tests)."""
     from celeryconfig import celery_config
 
-    app = Celery("jobrelay", include=["workers.tasks"], set_as_current=False)
+    app = Celery(
+        "jobrelay", include=["workers.tasks"], set_as_current=False, task_cls=JobrelayTask
+    )
     app.conf.update(celery_config(settings))
     return app

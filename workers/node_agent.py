@@ -294,6 +294,9 @@ class NodeAgent:
             ignore_result=True,
             retry=True,
             retry_policy=REPORT_RETRY,
+            # Events and Flower show this instead of the report, whose result is private.
+            argsrepr=f"({event} report of job {order.job_id} attempt {order.attempt})",
+            kwargsrepr="{}",
         )
 
     def stop(self, job_id: str, attempt: int) -> bool:
