@@ -177,3 +177,15 @@ def test_claim_many_claims_in_order(backend: Backend) -> None:
     assert node(backend, "n1").used == 2
     assert backend.stats().counters["batch"] == 1
     assert backend.claim_many([], NOW) == []
+
+
+def test_a_claimed_job_keeps_every_character_of_its_fields(backend: Backend) -> None:
+    text = 'héllo "quoted" \\ back\nslash 🚀 \u2028 ключ'
+    job = make_job(payload={"text": text, "n": [1, 2.5, None]}, affinity_key="ключ-🚀")
+
+    claimed = backend.claim(job, [], NOW)
+
+    stored = backend.get_job(job.job_id)
+    assert stored is not None and stored == claimed.job
+    assert stored.payload == {"text": text, "n": [1, 2.5, None]}
+    assert stored.affinity_key == "ключ-🚀"

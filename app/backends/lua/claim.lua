@@ -1,8 +1,8 @@
 -- Create a job once per request_id, reserving a slot on the first free candidate.
 -- ARGV[4] job_id, ARGV[5] request_id, ARGV[6] fingerprint, ARGV[7] priority,
--- ARGV[8] field count n, ARGV[9 .. 8+n] the job hash as field/value pairs (without
--- state, attempt and placement), then the counter count m and m counter name/amount
--- pairs, then the candidate node ids.
+-- ARGV[8] the job hash as a JSON object of strings (without state, attempt and
+-- placement), ARGV[9] the counter count m, then m counter name/amount pairs, then the
+-- candidate node ids.
 -- Returns {'existing' | 'conflict', '', job hash} when the request_id is bound, else
 -- {'created', state, node_id or '', attempt}: the caller has the rest of the new job.
 
@@ -26,14 +26,14 @@ if bound then
   end
 end
 
-local n_fields = tonumber(ARGV[8])
-local counters_at = 9 + n_fields
+local counters_at = 9
 local n_counters = tonumber(ARGV[counters_at])
 local node_id = first_free(counters_at + 2 * n_counters + 1)
 
 local fields = {}
-for i = 9, 8 + n_fields do
-  fields[#fields + 1] = ARGV[i]
+for name, value in pairs(cjson.decode(ARGV[8])) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 local state, attempt = 'pending', '0'
 if node_id then
