@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -45,13 +48,23 @@ def latencies_s(operation: Callable[[int], object], count: int) -> list[float]:
     return samples
 
 
-def interleaved(variants: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+def interleaved(variants: Mapping[str, Callable[[], T]], rounds: int) -> dict[str, list[T]]:
     """Run each variant once per round, in turn (A, B, C, A, B, C, ...), to cancel drift.
 
     Each variant returns one measurement per call; the lists keep them per variant.
     """
-    measured: dict[str, list[float]] = {name: [] for name in variants}
+    measured: dict[str, list[T]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, variant in variants.items():
             measured[name].append(variant())
     return measured
+
+
+def paired(measured: Mapping[str, Sequence[float]], top: str, bottom: str) -> float:
+    """The median over rounds of the per-round ratio top/bottom."""
+    return median([a / b for a, b in zip(measured[top], measured[bottom], strict=True)])
+
+
+def round_percentile(rounds: Sequence[Sequence[float]], q: float) -> float:
+    """The median over rounds of each round's ``q``-th percentile."""
+    return median([percentile(samples, q) for samples in rounds])

@@ -27,6 +27,13 @@ def cells(row: Row) -> tuple[str, ...]:
     return (row.measure, f"{number(row.value)} {row.unit}", row.detail, ratio, row.goal, verdict)
 
 
+def miss_note(row: Row) -> str:
+    """What bounds a missed goal, keyed by its row."""
+    reached = cells(row)[3] or f"{number(row.value)} {row.unit}"
+    bound = row.bound or "the benchmark gives no note on what bounds it."
+    return f"MISSED {row.measure} ({reached}, goal {row.goal}): {bound}"
+
+
 def rich_table(outcome: Outcome) -> Table:
     table = Table(title=outcome.title, title_justify="left")
     for header in HEADERS:
@@ -41,6 +48,8 @@ def show(outcome: Outcome, console: Console) -> None:
     console.print(rich_table(outcome))
     for note in outcome.notes:
         console.print(f"  note: {note}", highlight=False)
+    for row in outcome.missed:
+        console.print(f"  {miss_note(row)}", style="red", highlight=False)
     console.print()
 
 
@@ -52,4 +61,7 @@ def markdown(outcome: Outcome) -> str:
     if outcome.notes:
         lines.append("")
         lines += [f"- {note}" for note in outcome.notes]
+    if outcome.missed:
+        lines += ["", "Missed goals of this table:", ""]
+        lines += [f"- {miss_note(row)}" for row in outcome.missed]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Row:
-    """One measured quantity, optionally compared with a baseline and a goal."""
+    """One measured quantity, optionally compared with a baseline and a goal.
+
+    ``bound`` says what bounds the figure; it is shown only when the goal is missed.
+    Baselines carry no goal.
+    """
 
     measure: str
     value: float
@@ -18,6 +22,7 @@ class Row:
     ratio_of: str = ""
     goal: str = ""
     met: bool | None = None
+    bound: str = ""
 
     @property
     def finite(self) -> bool:
@@ -34,16 +39,17 @@ class Outcome:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, row: Row) -> Row:
-        self.rows.append(row)
-        return row
-
     def row(self, measure: str) -> Row:
         return next(row for row in self.rows if row.measure == measure)
 
     @property
     def missed(self) -> list[Row]:
         return [row for row in self.rows if row.met is False]
+
+    @property
+    def unexplained(self) -> list[Row]:
+        """Missed goals whose row does not say what bounds them."""
+        return [row for row in self.missed if not row.bound]
 
 
 def at_least(ratio: float, goal: float) -> tuple[str, bool]:

@@ -1,8 +1,7 @@
-"""A benchmark's own Redis namespace: a random key prefix, and removing only its keys."""
+"""A benchmark's own Redis namespace: removing only the keys under its prefix."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,11 +10,6 @@ import redis
 from app.backends.redis_connection import connect
 
 SCAN_COUNT = 1000
-
-
-def token(name: str) -> str:
-    """A short random name, unique to one run of one benchmark."""
-    return f"bench-{name}-{secrets.token_hex(4)}"
 
 
 def delete_matching(client: redis.Redis, pattern: str) -> int:

@@ -26,7 +26,7 @@ from app.settings import load_settings
 from bench.context import Context
 from bench.render import markdown
 from bench.results import Outcome, Row
-from bench.scratch import scratch_client, token
+from bench.scratch import scratch_client
 from bench.soak_procs import Processes, cpu_by_role, environment, start_cluster
 from bench.soak_producer import ANSWER_TIMEOUT_S, WINDOW, Producer
 from bench.soak_report import markdown_minutes, minutes, rich_minutes, verdict
@@ -136,7 +136,7 @@ def report(outcome: Outcome, samples: list[Sample], log_dir: Path) -> None:
 
 
 def run(ctx: Context, soak_s: float = DEFAULT_SOAK_S) -> Outcome:
-    prefix, retention_s = token("soak"), retention_for(soak_s)
+    prefix, retention_s = ctx.token("soak"), retention_for(soak_s)
     log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     procs = Processes(environment(ctx.redis_url, prefix, retention_s), log_dir)
     settings = load_settings(mode="cross_instance", redis_url=ctx.redis_url, key_prefix=prefix)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.cpu import processes_cpu_s
 from bench.worker import ROOT
 
 STOP_TIMEOUT_S = 20.0
@@ -55,14 +56,7 @@ class Proc:
 
     def cpu_s(self) -> float:
         """CPU time (user and system) of the process and its running children, in seconds."""
-        total = 0.0
-        for proc in self.tree():
-            try:
-                times = proc.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
+        return processes_cpu_s(self.tree())
 
     def new_errors(self) -> int:
         """How many ERROR or CRITICAL lines the log gained since the last call."""

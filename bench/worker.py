@@ -22,6 +22,9 @@ from celeryconfig import SCHEDULER_QUEUE
 
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT_S = 20.0
+# Nodes are registered once by the benchmark and no node agent runs: keep them alive, and
+# keep the sweep from requeueing hand-offs nobody accepts mid-run.
+KEEP_NODES = {"node_timeout_s": 3600.0, "dispatch_timeout_s": 86400.0}
 
 
 @dataclass
@@ -43,7 +46,7 @@ class Worker:
     @property
     def settings(self) -> Settings:
         return load_settings(
-            mode="cross_instance", redis_url=self.redis_url, key_prefix=self.prefix
+            mode="cross_instance", redis_url=self.redis_url, key_prefix=self.prefix, **KEEP_NODES
         )
 
     def env(self) -> dict[str, str]:
@@ -52,11 +55,8 @@ class Worker:
             JOBRELAY_MODE="cross_instance",
             JOBRELAY_REDIS_URL=self.redis_url,
             JOBRELAY_KEY_PREFIX=self.prefix,
-            # Nodes are registered once by the benchmark and no node agent runs: keep them
-            # alive, and keep the sweep from requeueing hand-offs nobody accepts mid-run.
-            JOBRELAY_NODE_TIMEOUT_S="3600",
-            JOBRELAY_DISPATCH_TIMEOUT_S="86400",
         )
+        env.update({f"JOBRELAY_{name.upper()}": f"{value:g}" for name, value in KEEP_NODES.items()})
         return env
 
     def argv(self) -> list[str]:
@@ -72,6 +72,12 @@ class Worker:
             self.popen = subprocess.Popen(
                 self.argv(), env=self.env(), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
             )
+
+    @property
+    def pid(self) -> int:
+        if self.popen is None:
+            raise RuntimeError("the benchmark worker has not been started")
+        return self.popen.pid
 
     def wait_ready(self, app: Celery, timeout_s: float = 90.0) -> None:
         """Wait until the worker answers a no-op task."""

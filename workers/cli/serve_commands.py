@@ -140,12 +140,14 @@ def monitor(session: Session, /, *, host: str | None, port: int | None) -> None:
     server.serve(host or settings.monitor_host, settings.monitor_port if port is None else port)
 
 
-@click.command(context_settings=PASS_THROUGH)
+# No help option of its own: --help goes to the bench runner, which lists its options.
+@click.command(context_settings=PASS_THROUGH, add_help_option=False)
 @click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
-def bench(bench_args: tuple[str, ...]) -> None:
-    """Run the benchmarks; options go to the bench runner."""
+@click.pass_context
+def bench(ctx: click.Context, bench_args: tuple[str, ...]) -> None:
+    """Run the benchmarks (jobrelay bench --help lists their options)."""
     runner = optional_module("bench.run", "the bench")
-    code: Any = runner.main(list(bench_args))
+    code: Any = runner.main(list(bench_args), prog=ctx.command_path)
     if isinstance(code, int) and code:
         raise click.exceptions.Exit(code)
 
