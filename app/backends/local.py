@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from app.backends.base import (
     FORGET_SCHEDULER_S,
@@ -23,13 +22,20 @@ from app.backends.base import (
     JobQuery,
     Stats,
     Transition,
-    TransitionOutcome,
+)
+from app.backends.local_store import (
+    MISSING,
+    Binding,
+    Store,
+    applied,
+    matches,
+    note_beat,
+    refused,
+    stale,
 )
 from app.errors import NodeNotFound
 from app.models import (
     ACTIVE_STATES,
-    HISTORY_REASON_CHARS,
-    Attempt,
     Heartbeat,
     Job,
     JobState,
@@ -42,37 +48,13 @@ from app.models import (
 ENDS = frozenset({"succeeded", "failed"})
 
 
-@dataclass
-class _Binding:
-    job_id: str
-    fingerprint: str
-
-
-@dataclass
-class _Store:
-    jobs: dict[str, Job] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
-    bindings: dict[str, _Binding] = field(default_factory=dict)
-    nodes: dict[str, Node] = field(default_factory=dict)
-    node_jobs: dict[str, set[str]] = field(default_factory=dict)
-    accepted: set[str] = field(default_factory=set)
-    counters: dict[str, float] = field(default_factory=dict)
-    leases: dict[str, tuple[str, float]] = field(default_factory=dict)
-    schedulers: dict[str, SchedulerWorker] = field(default_factory=dict)
-    drained: set[str] = field(default_factory=set)
-    unlisted: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-MISSING = Transition(TransitionOutcome.MISSING, None, "no such job")
-
-
 class LocalBackend:
     """A backend for one scheduler process. Thread-safe; not shared between processes."""
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         self._options = options or BackendOptions()
         self._lock = threading.RLock()
-        self._s = _Store()
+        self._s = Store()
 
     @property
     def shared(self) -> bool:
@@ -104,39 +86,21 @@ class LocalBackend:
         if bound is not None:
             existing = self._s.jobs[bound.job_id]
             if bound.fingerprint == job.fingerprint:
-                self._incr("repeats")
+                self._s.incr("repeats")
                 return Claim(ClaimOutcome.EXISTING, existing.model_copy(deep=True))
-            self._incr("conflicts")
+            self._s.incr("conflicts")
             return Claim(ClaimOutcome.CONFLICT, existing.model_copy(deep=True))
 
         stored = job.model_copy(deep=True, update={"created_at": now, "updated_at": now})
         stored.state, stored.attempt, stored.node_id = JobState.PENDING, 0, None
-        self._s.bindings[job.request_id] = _Binding(job.job_id, job.fingerprint)
+        self._s.bindings[job.request_id] = Binding(job.job_id, job.fingerprint)
         self._s.jobs[job.job_id] = stored
         bisect.insort(self._s.order, job.job_id)
-        self._place(stored, candidates, now)
-        self._incr("created")
+        self._s.place(stored, candidates, now)
+        self._s.incr("created")
         for name, amount in counters.items():
-            self._incr(name, amount)
+            self._s.incr(name, amount)
         return Claim(ClaimOutcome.CREATED, stored.model_copy(deep=True))
-
-    def _place(self, job: Job, candidates: Sequence[str], now: float) -> bool:
-        for node_id in candidates:
-            node = self._s.nodes.get(node_id)
-            if node is None or not self._has_slot(node):
-                continue
-            node.reserved += 1
-            self._s.node_jobs.setdefault(node_id, set()).add(job.job_id)
-            job.state, job.node_id, job.attempt = JobState.ASSIGNED, node_id, job.attempt + 1
-            job.assigned_at, job.started_at, job.updated_at = now, None, now
-            job.explanation = None
-            return True
-        return False
-
-    @staticmethod
-    def _has_slot(node: Node) -> bool:
-        alive = node.status is NodeStatus.ALIVE and not node.draining
-        return alive and node.used < node.slots
 
     # reads
 
@@ -153,7 +117,7 @@ class LocalBackend:
             found: list[Job] = []
             for index in range(end - 1, -1, -1):
                 job = self._s.jobs[self._s.order[index]]
-                if _matches(job, query):
+                if matches(job, query):
                     found.append(job.model_copy(deep=True))
                     if len(found) > query.limit:
                         break
@@ -175,7 +139,7 @@ class LocalBackend:
     def count(self, counters: dict[str, float]) -> None:
         with self._lock:
             for name, amount in counters.items():
-                self._incr(name, amount)
+                self._s.incr(name, amount)
 
     def backlog(self, limit: int) -> list[Job]:
         with self._lock:
@@ -213,7 +177,7 @@ class LocalBackend:
         with self._lock:
             node = self._s.nodes.get(heartbeat.node_id) or Node(node_id=heartbeat.node_id)
             self._s.nodes[node.node_id] = node
-            _note_beat(node, heartbeat, now, node.node_id in self._s.drained)
+            note_beat(node, heartbeat, now, node.node_id in self._s.drained)
             restarted = bool(heartbeat.incarnation) and node.incarnation not in (
                 "",
                 heartbeat.incarnation,
@@ -241,10 +205,10 @@ class LocalBackend:
                 continue
             first = since.get(job_id, now)
             if restarted:
-                taken_back.append(self._requeue(job, f"node {node.node_id} restarted", now))
+                taken_back.append(self._s.requeue(job, f"node {node.node_id} restarted", now))
             elif now - first > self._options.dispatch_timeout_s:
                 reason = f"node {node.node_id} no longer runs it and sent no report"
-                taken_back.append(self._requeue(job, reason, now))
+                taken_back.append(self._s.requeue(job, reason, now))
             else:
                 kept[job_id] = first
         self._s.unlisted[node.node_id] = kept
@@ -276,7 +240,7 @@ class LocalBackend:
             node.status = NodeStatus.OFFLINE
             self._s.unlisted.pop(node_id, None)
             jobs = sorted(self._s.node_jobs.get(node_id, set()))
-            return [self._requeue(self._s.jobs[j], "node lost", now) for j in jobs]
+            return [self._s.requeue(self._s.jobs[j], "node lost", now) for j in jobs]
 
     # lifecycle
 
@@ -286,9 +250,9 @@ class LocalBackend:
             if job is None:
                 return MISSING
             if job.attempt != report.attempt or job.node_id != report.node_id:
-                return self._stale(job, f"attempt {report.attempt} from {report.node_id}")
+                return stale(job, f"attempt {report.attempt} from {report.node_id}")
             if job.state not in ACTIVE_STATES:
-                return self._refused(job, f"{report.event} on a {job.state} job")
+                return refused(job, f"{report.event} on a {job.state} job")
             if report.event in ENDS and report.started_at is not None:
                 # The end overtook the start: keep when the run began (never after now).
                 job.started_at = job.started_at or min(report.started_at, now)
@@ -296,29 +260,29 @@ class LocalBackend:
 
     def _accepted(self, job: Job, report: Report, now: float) -> Transition:
         if job.state is not JobState.ASSIGNED:
-            return self._refused(job, "accepted on a running job")
+            return refused(job, "accepted on a running job")
         self._s.accepted.add(job.job_id)
         job.updated_at = now
-        return self._applied(job)
+        return applied(job)
 
     def _started(self, job: Job, report: Report, now: float) -> Transition:
         if job.state is not JobState.ASSIGNED:
-            return self._refused(job, "started on a running job")
+            return refused(job, "started on a running job")
         node = self._s.nodes[job.node_id or ""]
         node.reserved, node.running = node.reserved - 1, node.running + 1
         self._s.accepted.add(job.job_id)
         job.state, job.started_at, job.updated_at = JobState.RUNNING, now, now
-        return self._applied(job)
+        return applied(job)
 
     def _succeeded(self, job: Job, report: Report, now: float) -> Transition:
         job.result = report.result
-        return self._end(job, JobState.SUCCEEDED, None, now)
+        return self._s.end(job, JobState.SUCCEEDED, None, now)
 
     def _failed(self, job: Job, report: Report, now: float) -> Transition:
         error = report.error or "the handler failed"
         if report.retryable and job.attempt < job.max_attempts:
-            return self._requeue(job, error, now)
-        return self._end(job, JobState.FAILED, error, now)
+            return self._s.requeue(job, error, now)
+        return self._s.end(job, JobState.FAILED, error, now)
 
     def requeue(self, job_id: str, attempt: int, reason: str, now: float) -> Transition:
         with self._lock:
@@ -326,34 +290,8 @@ class LocalBackend:
             if job is None:
                 return MISSING
             if job.state not in ACTIVE_STATES or job.attempt != attempt:
-                return self._stale(job, f"attempt {attempt} is not active")
-            return self._requeue(job, reason, now)
-
-    def _requeue(self, job: Job, reason: str, now: float) -> Transition:
-        if job.attempt >= job.max_attempts:
-            return self._end(
-                job,
-                JobState.FAILED,
-                f"{reason} (attempt {job.attempt} of {job.max_attempts})",
-                now,
-            )
-        job.history.append(
-            Attempt(
-                attempt=job.attempt,
-                node_id=job.node_id,
-                assigned_at=job.assigned_at,
-                started_at=job.started_at,
-                ended_at=now,
-                reason=reason[:HISTORY_REASON_CHARS],
-            )
-        )
-        self._release(job)
-        if job.node_id and job.node_id not in job.tried_nodes:
-            job.tried_nodes.append(job.node_id)
-        job.state, job.node_id, job.error, job.updated_at = JobState.PENDING, None, reason, now
-        job.assigned_at = job.started_at = None
-        self._incr("requeued")
-        return self._applied(job)
+                return stale(job, f"attempt {attempt} is not active")
+            return self._s.requeue(job, reason, now)
 
     def _pending(self, job_id: str) -> Job | Transition:
         """The pending job ``job_id``, or the transition that says why there is none."""
@@ -361,7 +299,7 @@ class LocalBackend:
         if job is None:
             return MISSING
         if job.state is not JobState.PENDING:
-            return self._stale(job, f"job is {job.state}, not pending")
+            return stale(job, f"job is {job.state}, not pending")
         return job
 
     def assign(self, job_id: str, candidates: Sequence[str], now: float) -> Transition:
@@ -369,16 +307,16 @@ class LocalBackend:
             job = self._pending(job_id)
             if isinstance(job, Transition):
                 return job
-            if not self._place(job, candidates, now):
-                return self._refused(job, "no candidate has a free slot")
-            return self._applied(job)
+            if not self._s.place(job, candidates, now):
+                return refused(job, "no candidate has a free slot")
+            return applied(job)
 
     def fail_pending(self, job_id: str, reason: str, now: float) -> Transition:
         with self._lock:
             job = self._pending(job_id)
             if isinstance(job, Transition):
                 return job
-            return self._end(job, JobState.FAILED, reason, now)
+            return self._s.end(job, JobState.FAILED, reason, now)
 
     def note_pending(self, job_id: str, explanation: str, now: float) -> None:
         with self._lock:
@@ -392,24 +330,8 @@ class LocalBackend:
             if job is None:
                 return MISSING
             if job.final:
-                return self._refused(job, f"job is already {job.state}")
-            return self._end(job, JobState.CANCELLED, "cancelled", now)
-
-    def _end(self, job: Job, state: JobState, error: str | None, now: float) -> Transition:
-        self._release(job)
-        job.state, job.error, job.finished_at, job.updated_at = state, error, now, now
-        self._incr(f"ended:{state.value}")
-        return self._applied(job)
-
-    def _release(self, job: Job) -> None:
-        node = self._s.nodes.get(job.node_id or "")
-        if node is not None and job.job_id in self._s.node_jobs.get(node.node_id, set()):
-            self._s.node_jobs[node.node_id].discard(job.job_id)
-            if job.state is JobState.RUNNING:
-                node.running -= 1
-            else:
-                node.reserved -= 1
-        self._s.accepted.discard(job.job_id)
+                return refused(job, f"job is already {job.state}")
+            return self._s.end(job, JobState.CANCELLED, "cancelled", now)
 
     # housekeeping
 
@@ -446,43 +368,6 @@ class LocalBackend:
                 return False
             self._s.leases[name] = (owner, now + ttl_s)
             return True
-
-    def _incr(self, name: str, amount: float = 1) -> None:
-        self._s.counters[name] = self._s.counters.get(name, 0) + amount
-
-    @staticmethod
-    def _applied(job: Job) -> Transition:
-        return Transition(TransitionOutcome.APPLIED, job.model_copy(deep=True))
-
-    @staticmethod
-    def _stale(job: Job, detail: str) -> Transition:
-        return Transition(TransitionOutcome.STALE, job.model_copy(deep=True), detail)
-
-    @staticmethod
-    def _refused(job: Job, detail: str) -> Transition:
-        return Transition(TransitionOutcome.REFUSED, job.model_copy(deep=True), detail)
-
-
-def _matches(job: Job, query: JobQuery) -> bool:
-    if query.state is not None and job.state is not query.state:
-        return False
-    if query.node_id is not None and job.node_id != query.node_id:
-        return False
-    if query.kind is not None and job.kind != query.kind:
-        return False
-    return query.search is None or query.search in (job.job_id, job.request_id)
-
-
-def _note_beat(node: Node, heartbeat: Heartbeat, now: float, drained: bool) -> None:
-    """Copy what the heartbeat says onto the node; its running and reserved counts stay."""
-    node.capabilities, node.kinds = list(heartbeat.capabilities), list(heartbeat.kinds)
-    node.labels, node.slots = dict(heartbeat.labels), heartbeat.slots
-    node.cpu_percent = heartbeat.cpu_percent
-    node.memory_percent = heartbeat.memory_percent
-    node.hostname, node.last_seen = heartbeat.hostname, now
-    node.reported_running = len(heartbeat.running_jobs)
-    node.draining = heartbeat.draining or drained
-    node.status = NodeStatus.DRAINING if node.draining else NodeStatus.ALIVE
 
 
 _Step = Callable[[LocalBackend, Job, Report, float], Transition]
