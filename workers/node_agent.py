@@ -1,9 +1,8 @@
 """The node agent: a Celery worker on the node's own queue that runs jobs and reports.
 
-It heartbeats every ``heartbeat_interval_s`` with its capacity and resource use. In
-cross-instance mode the heartbeat is written to Redis directly, so a busy scheduler queue
-never makes a node look dead; in local mode it is a ``jobrelay.node_heartbeat`` task.
-Either way the answer tells the agent whether an operator drained it.
+It heartbeats every ``heartbeat_interval_s`` with its capacity and resource use, through
+the link of its mode (``workers.node_link``); the answer tells it whether an operator
+drained it.
 """
 
 from __future__ import annotations
@@ -17,21 +16,20 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import psutil
 from celery import Celery
 from celery import signals as celery_signals
-from celery.result import AsyncResult
 
 from app.errors import JobrelayError
 from app.handlers import Handler, JobFailed, bind_stop_event, handler_table, release_stop_event
 from app.models import Heartbeat, Node, RunOrder, parse_model
 from app.outage import OutageLog
-from app.placement import log_requeues
 from app.settings import Settings
 from celeryconfig import NODE_QUEUE_PREFIX, SCHEDULER_QUEUE
 from workers.listening import ListenCheck
+from workers.node_link import BackendLink, NodeLink, TaskLink
 
 log = logging.getLogger(__name__)
 
@@ -48,51 +46,6 @@ class NodeConfig:
     capabilities: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     handlers: list[str] = field(default_factory=list)
-
-
-class NodeLink(Protocol):
-    def beat(self, heartbeat: Heartbeat) -> Node | None: ...
-
-
-class BackendLink:
-    """Heartbeats written straight into a shared backend."""
-
-    def __init__(self, settings: Settings) -> None:
-        from app.backends.factory import open_backend
-
-        self.backend = open_backend(settings)
-
-    def beat(self, heartbeat: Heartbeat) -> Node | None:
-        done = self.backend.heartbeat(heartbeat, time.time())
-        log_requeues(done.taken_back)
-        return done.node
-
-
-class TaskLink:
-    """Heartbeats sent as tasks; each answer is read when the next heartbeat goes out."""
-
-    def __init__(self, app: Celery, expires_s: float) -> None:
-        self.app = app
-        self.expires_s = expires_s
-        self._last: AsyncResult | None = None
-
-    def beat(self, heartbeat: Heartbeat) -> Node | None:
-        answer = self._answer()
-        self._last = self.app.send_task(
-            "jobrelay.node_heartbeat",
-            args=[heartbeat.model_dump(mode="json")],
-            queue=SCHEDULER_QUEUE,
-            expires=self.expires_s,
-        )
-        return answer
-
-    def _answer(self) -> Node | None:
-        last = self._last
-        if last is None or not last.ready():
-            return None
-        result = last.result
-        last.forget()
-        return Node.model_validate(result) if isinstance(result, dict) else None
 
 
 class NodeAgent:
