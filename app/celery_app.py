@@ -26,8 +26,6 @@ def make_celery(settings: Settings) -> Celery:
     """A separate Celery application for explicit settings (tools and tests)."""
     from celeryconfig import celery_config
 
-    app = Celery(
-        "jobrelay", include=["workers.tasks"], set_as_current=False, task_cls=JobrelayTask
-    )
+    app = Celery("jobrelay", include=["workers.tasks"], set_as_current=False, task_cls=JobrelayTask)
     app.conf.update(celery_config(settings))
     return app

@@ -43,6 +43,12 @@ class NodeStatus(enum.StrEnum):
     OFFLINE = "offline"
 
 
+class SchedulerStatus(enum.StrEnum):
+    ALIVE = "alive"
+    STOPPED = "stopped"
+    OFFLINE = "offline"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -238,11 +244,13 @@ class SchedulerWorker(BaseModel):
     sweeping: bool = False
     stopped: bool = False
 
-    def status(self, now: float, offline_after_s: float) -> str:
+    def status_at(self, now: float, offline_after_s: float) -> SchedulerStatus:
         """``alive``, ``stopped`` (it said so) or ``offline`` (silent too long)."""
         if self.stopped:
-            return "stopped"
-        return "offline" if now - self.last_seen > offline_after_s else "alive"
+            return SchedulerStatus.STOPPED
+        if now - self.last_seen > offline_after_s:
+            return SchedulerStatus.OFFLINE
+        return SchedulerStatus.ALIVE
 
 
 class Created(BaseModel):

@@ -12,6 +12,7 @@ from app.backends.base import JobPage, JobQuery
 from app.models import ID_PATTERN, Created, Explanation, Job, JobRequest, JobState, Node
 from app.monitor.feed import Feed, as_events
 from app.monitor.views import Snapshot, StatsView, Views
+from app.scheduler_workers import SchedulerWorkerView
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,14 @@ def drain(
     return views.client.drain(node_id, draining)
 
 
+@router.get(
+    "/schedulers", response_model=list[SchedulerWorkerView], tags=["schedulers"], responses=ERRORS
+)
+def schedulers(views: ViewsDep) -> list[SchedulerWorkerView]:
+    """Known scheduler workers: alive, stopped or offline, which one sweeps, heartbeat age."""
+    return views.schedulers()
+
+
 @router.get("/stats", response_model=StatsView, tags=["stats"], responses=ERRORS)
 def stats(views: ViewsDep) -> StatsView:
     """Counts per state, counters, backlog, and rates from recent samples."""
@@ -119,7 +128,8 @@ def stats(views: ViewsDep) -> StatsView:
     responses={200: {"description": f"`snapshot` events: {Snapshot.__name__} as JSON"}},
 )
 async def events(live: Annotated[Feed, Depends(feed)]) -> StreamingResponse:
-    """Server-sent events: a snapshot of stats, nodes and the newest jobs about every second."""
+    """Server-sent events: a snapshot of stats, nodes, scheduler workers and the newest jobs
+    about every second."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(
         as_events(live.stream()), media_type="text/event-stream", headers=headers

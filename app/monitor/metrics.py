@@ -1,7 +1,9 @@
-"""Prometheus metrics, built from ``Stats`` and the nodes on every scrape.
+"""Prometheus metrics, built from ``Stats``, the nodes and the scheduler workers on every
+scrape.
 
-Labels are bounded: job states, node statuses, no-node reasons and node ids (one per node
-of the fleet). Job, request and session ids never become labels.
+Labels are bounded: job states, node and scheduler worker statuses, no-node reasons and
+node ids (one per node of the fleet). Job, request and session ids, and the names and pids
+of scheduler workers, never become labels.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from prometheus_client.registry import Collector
 from app.backends.base import Stats
 from app.client import Client
 from app.errors import JobrelayError
-from app.models import JobState, Node, NodeStatus
+from app.models import JobState, Node, NodeStatus, SchedulerStatus
 from app.observe import BUCKETS
+from app.scheduler_workers import SchedulerWorkerView, judge_all
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,6 @@ def histogram(name: str, key: str, doc: str, counters: dict[str, float]) -> Metr
     for bound in (*(repr(b) for b in BUCKETS[key]), "+Inf"):
         total += counters.get(f"hist:{key}:{bound}", 0.0)
         buckets.append((bound, total))
-    # NOTE: selection time has no recorded sum, so it is exposed without _sum and _count.
     sum_value = counters.get(f"hist:{key}:sum")
     return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=sum_value)
 
@@ -108,6 +110,18 @@ def node_families(nodes: Iterable[Node], now: float) -> Iterator[Metric]:
     yield restarts
 
 
+def scheduler_families(workers: Iterable[SchedulerWorkerView]) -> Iterator[Metric]:
+    statuses = [worker.status for worker in workers]
+    family = GaugeMetricFamily(
+        "jobrelay_scheduler_workers",
+        "Known scheduler workers, by status.",
+        labels=["status"],
+    )
+    for status in SchedulerStatus:
+        family.add_metric([status.value], statuses.count(status))
+    yield family
+
+
 class StatsCollector(Collector):
     """Reads the state through the reader on each scrape; ``jobrelay_up`` says if it could."""
 
@@ -115,8 +129,9 @@ class StatsCollector(Collector):
         self.client = client
 
     def collect(self) -> Iterator[Metric]:
+        reader = self.client.reader
         try:
-            stats, nodes = self.client.reader.stats(), self.client.reader.nodes()
+            stats, nodes, workers = reader.stats(), reader.nodes(), reader.schedulers()
         except JobrelayError as exc:
             log.warning("monitor: a scrape could not read the state: %s", exc.message)
             yield up(0)
@@ -126,7 +141,9 @@ class StatsCollector(Collector):
         for name, key, doc in HISTOGRAMS:
             yield histogram(name, key, doc, stats.counters)
         yield from state_families(stats)
-        yield from node_families(nodes, time.time())
+        now = time.time()
+        yield from node_families(nodes, now)
+        yield from scheduler_families(judge_all(workers, self.client.settings, now))
 
 
 def up(value: int) -> Metric:

@@ -16,6 +16,7 @@ from app.control import Reader
 from app.errors import JobrelayError
 from app.models import Job, JobState, Node
 from app.monitor.rates import RateRing, Rates
+from app.scheduler_workers import SchedulerWorkerView, judge_all
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,13 @@ class JobSummary(BaseModel):
 
 
 class Snapshot(BaseModel):
-    """One tick of the live feed: stats, nodes and the newest jobs, or why they are missing."""
+    """One tick of the live feed: stats, nodes, scheduler workers and the newest jobs, or
+    why they are missing."""
 
     at: float
     stats: StatsView | None = None
     nodes: list[Node] = Field(default_factory=list)
+    schedulers: list[SchedulerWorkerView] = Field(default_factory=list)
     jobs: list[JobSummary] = Field(default_factory=list)
     error: str | None = None
 
@@ -76,11 +79,16 @@ class Views:
         self.rates.add(stats, now)
         return StatsView(**stats.model_dump(), rates=self.rates.rates(), at=now)
 
+    def schedulers(self) -> list[SchedulerWorkerView]:
+        workers = self.reader.schedulers()
+        return judge_all(workers, self.client.settings, time.time())
+
     def snapshot(self) -> Snapshot:
         """Everything the dashboard refreshes each second; an outage becomes ``error``."""
         try:
             stats = self.stats()
             nodes = self.reader.nodes()
+            schedulers = self.schedulers()
             page = self.reader.list_jobs(JobQuery(limit=FEED_JOBS))
         except JobrelayError as exc:
             if not self._failing:
@@ -91,4 +99,4 @@ class Views:
             log.info("monitor: reading the state works again")
         self._failing = False
         jobs = [JobSummary.of(job) for job in page.jobs]
-        return Snapshot(at=stats.at, stats=stats, nodes=nodes, jobs=jobs)
+        return Snapshot(at=stats.at, stats=stats, nodes=nodes, schedulers=schedulers, jobs=jobs)

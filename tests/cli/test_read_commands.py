@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,6 +102,30 @@ def test_nodes_show_slots_and_heartbeat(cli_cluster: Children, cli_env: dict[str
     assert node["free"] + node["used"] == 2
     assert 0 <= node["heartbeat_age_s"] < 30
     assert node["status"] == "alive"
+
+
+def test_schedulers_show_the_running_scheduler(
+    cli_cluster: Children, cli_env: dict[str, str]
+) -> None:
+    (scheduler,) = [child for child in cli_cluster.started if child.name == "scheduler"]
+
+    def sweeping() -> list[dict[str, Any]]:
+        workers = run_json("schedulers", env=cli_env)
+        return workers if workers and workers[0]["sweeping"] else []
+
+    (worker,) = wait_for(sweeping, 30, "the scheduler to sweep")
+    table = run_cli("schedulers", env=cli_env)
+
+    assert worker["pid"] == scheduler.process.pid
+    assert worker["mode"] == cli_env["JOBRELAY_MODE"]
+    assert worker["status"] == "alive"
+    assert 0 <= worker["heartbeat_age_s"] < 30
+    assert table.returncode == 0, table.stderr
+    (row,) = [line for line in table.stdout.splitlines() if worker["name"] in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[:2] == [worker["name"], str(scheduler.process.pid)]
+    assert cells[3:5] == ["alive", "yes"]
+    assert f"({cli_env['JOBRELAY_MODE']} mode)" in table.stdout
 
 
 def test_explain_names_the_node_or_the_reasons(

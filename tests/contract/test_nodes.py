@@ -295,7 +295,7 @@ def test_scheduler_workers_are_known_by_their_latest_description(backend: Backen
         ("s1@host-a", NOW + 5, True),
         ("s2@host-a", NOW, False),
     ]
-    assert [w.status(NOW + 6, offline_after_s=3) for w in known] == ["alive", "offline"]
+    assert [w.status_at(NOW + 6, offline_after_s=3) for w in known] == ["alive", "offline"]
 
 
 def test_scheduler_workers_silent_for_an_hour_are_forgotten(backend: Backend) -> None:

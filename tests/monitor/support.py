@@ -22,7 +22,7 @@ from app.backends.local import LocalBackend
 from app.client import Client
 from app.control import BackendReader
 from app.handoff import NoHandoff
-from app.models import Job
+from app.models import Job, SchedulerWorker
 from app.scheduler import Scheduler, selector_options
 from app.settings import Settings
 
@@ -50,7 +50,8 @@ class InProcessClient(Client):
 
 
 class Cluster:
-    """A scheduler, its backend, and helpers to play the part of node agents."""
+    """A scheduler, its backend, and helpers to play the part of node agents and scheduler
+    workers."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -61,6 +62,24 @@ class Cluster:
     def node(self, node_id: str, slots: int = 2, **fields: Any) -> None:
         beat = {"node_id": node_id, "slots": slots, "kinds": ["echo", "sleep"], **fields}
         self.scheduler.heartbeat({"sent_at": time.time(), **beat})
+
+    def scheduler_worker(self, name: str, **fields: Any) -> SchedulerWorker:
+        """Describe a scheduler worker to the backend, as its sweep does."""
+        now = time.time()
+        described = {
+            "name": name,
+            "hostname": "host-a",
+            "pid": 4321,
+            "mode": self.settings.resolved_mode.value,
+            "pool": "threads",
+            "concurrency": 4,
+            "started_at": now - 60,
+            "last_seen": now,
+            **fields,
+        }
+        worker = SchedulerWorker.model_validate(described)
+        self.backend.scheduler_seen(worker, now)
+        return worker
 
     def submit(self, request_id: str, kind: str = "echo", **fields: Any) -> Job:
         body = {"request_id": request_id, "kind": kind, "payload": {"secret": "p4yl0ad"}}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
 from app.models import JobState
+from app.scheduler_workers import offline_after_s
+from app.settings import Settings
 from tests.monitor.support import Cluster
 
 
@@ -140,6 +144,57 @@ def test_nodes_and_stats(http: TestClient, cluster: Cluster) -> None:
     assert set(stats["rates"]) >= {"created_per_s", "finished_per_s", "failed_per_s", "history"}
 
 
+def test_schedulers_show_their_status_who_sweeps_and_heartbeat_age(
+    http: TestClient, cluster: Cluster, settings: Settings
+) -> None:
+    silent_s = offline_after_s(settings)
+    now = time.time()
+    cluster.scheduler_worker("s1@host-a", sweeping=True)
+    cluster.scheduler_worker("s2@host-b", hostname="host-b", last_seen=now - silent_s / 2)
+    cluster.scheduler_worker("s3@host-c", sweeping=True, last_seen=now - silent_s - 2)
+    cluster.scheduler_worker("s4@host-d", stopped=True)
+
+    answer = http.get("/api/schedulers")
+    workers = answer.json()
+
+    assert answer.status_code == 200
+    assert [(w["name"], w["status"], w["sweeping"]) for w in workers] == [
+        ("s1@host-a", "alive", True),
+        ("s2@host-b", "alive", False),
+        ("s3@host-c", "offline", False),
+        ("s4@host-d", "stopped", False),
+    ]
+    assert workers[0] | {"started_at": 0, "last_seen": 0, "heartbeat_age_s": 0} == {
+        "name": "s1@host-a",
+        "hostname": "host-a",
+        "pid": 4321,
+        "mode": "local",
+        "pool": "threads",
+        "concurrency": 4,
+        "status": "alive",
+        "sweeping": True,
+        "started_at": 0,
+        "last_seen": 0,
+        "heartbeat_age_s": 0,
+    }
+    assert 0 <= workers[0]["heartbeat_age_s"] < silent_s
+    assert silent_s < workers[2]["heartbeat_age_s"] < silent_s + 30
+
+
+def test_schedulers_answer_503_when_the_reader_fails(http: TestClient, cluster: Cluster) -> None:
+    from app.errors import SchedulerUnavailable
+
+    def down() -> None:
+        raise SchedulerUnavailable("no scheduler answered jobrelay.query within 5s")
+
+    cluster.client.reader.schedulers = down  # type: ignore[method-assign, assignment]
+
+    answer = http.get("/api/schedulers")
+
+    assert answer.status_code == 503
+    assert "no scheduler answered" in answer.json()["error"]["message"]
+
+
 def test_explain_says_why_nothing_fits(http: TestClient, cluster: Cluster) -> None:
     cluster.node("gpu-1")
 
@@ -176,7 +231,14 @@ def test_healthz_is_503_when_the_reader_fails(http: TestClient, cluster: Cluster
 def test_openapi_lists_the_contract_paths(http: TestClient) -> None:
     paths = http.get("/openapi.json").json()["paths"]
 
-    for path in ("/api/jobs", "/api/jobs/{job_id}", "/api/nodes", "/api/stats", "/healthz"):
+    for path in (
+        "/api/jobs",
+        "/api/jobs/{job_id}",
+        "/api/nodes",
+        "/api/schedulers",
+        "/api/stats",
+        "/healthz",
+    ):
         assert path in paths
 
 

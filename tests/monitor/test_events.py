@@ -39,10 +39,11 @@ def snapshots(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             yield json.loads(line.removeprefix("data: "))
 
 
-def test_a_stream_carries_stats_nodes_and_jobs_without_payloads(
+def test_a_stream_carries_stats_nodes_schedulers_and_jobs_without_payloads(
     app: FastAPI, cluster: Cluster
 ) -> None:
     cluster.node("gpu-1")
+    cluster.scheduler_worker("s1@host-a", sweeping=True)
     job = cluster.submit("r-1")
 
     with serving(app) as url, httpx.stream("GET", f"{url}/api/events", timeout=10) as stream:
@@ -52,6 +53,9 @@ def test_a_stream_carries_stats_nodes_and_jobs_without_payloads(
     assert first["error"] is None
     assert first["stats"]["states"]["assigned"] == 1
     assert [n["node_id"] for n in first["nodes"]] == ["gpu-1"]
+    assert [(w["name"], w["status"], w["sweeping"]) for w in first["schedulers"]] == [
+        ("s1@host-a", "alive", True)
+    ]
     assert first["jobs"][0]["job_id"] == job.job_id
     assert "payload" not in first["jobs"][0]
     assert "result" not in first["jobs"][0]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.backends.base import Stats
 from app.monitor.server import create_app
+from app.scheduler_workers import offline_after_s
 from app.settings import Settings
 from tests.monitor.support import Cluster
 
@@ -64,6 +68,34 @@ def test_metrics_follow_the_stats(http: TestClient, cluster: Cluster) -> None:
     assert metrics["jobrelay_job_run_seconds_count"][()] == 6
     assert metrics["jobrelay_job_wait_seconds_bucket"][(("le", "+Inf"),)] == 6
     assert metrics["jobrelay_selection_seconds_bucket"][(("le", "+Inf"),)] == 7
+    assert metrics["jobrelay_selection_seconds_count"][()] == 7
+    assert 0 < metrics["jobrelay_selection_seconds_sum"][()] < 7
+
+
+def test_scheduler_workers_are_counted_by_status_and_never_named(
+    http: TestClient, cluster: Cluster, settings: Settings
+) -> None:
+    assert scrape(http)["jobrelay_scheduler_workers"] == {
+        (("status", "alive"),): 0,
+        (("status", "offline"),): 0,
+        (("status", "stopped"),): 0,
+    }
+    silent = time.time() - offline_after_s(settings) - 2
+    cluster.scheduler_worker("sched-a@host-a", pid=97531, sweeping=True)
+    cluster.scheduler_worker("sched-b@host-a", pid=97532)
+    cluster.scheduler_worker("sched-c@host-b", pid=97533, last_seen=silent)
+    cluster.scheduler_worker("sched-d@host-b", pid=97534, stopped=True)
+
+    metrics = scrape(http)
+    text = http.get("/metrics").text
+
+    assert metrics["jobrelay_scheduler_workers"] == {
+        (("status", "alive"),): 2,
+        (("status", "offline"),): 1,
+        (("status", "stopped"),): 1,
+    }
+    assert "sched-" not in text
+    assert "9753" not in text
 
 
 def test_histogram_buckets_are_cumulative(http: TestClient, cluster: Cluster) -> None:
@@ -96,13 +128,16 @@ def test_label_sets_do_not_grow_with_the_number_of_jobs(http: TestClient, cluste
     assert names <= {"state", "status", "reason", "node_id", "le"}
 
 
-def test_metrics_say_when_the_state_cannot_be_read(http: TestClient, cluster: Cluster) -> None:
+@pytest.mark.parametrize("read", ["nodes", "schedulers"])
+def test_metrics_say_when_the_state_cannot_be_read(
+    http: TestClient, cluster: Cluster, read: str
+) -> None:
     from app.errors import BackendUnavailable
 
     def down() -> None:
         raise BackendUnavailable("Redis did not answer")
 
-    cluster.client.reader.nodes = down  # type: ignore[method-assign, assignment]
+    setattr(cluster.client.reader, read, down)
 
     assert scrape(http) == {"jobrelay_up": {(): 0.0}}
 

@@ -16,7 +16,16 @@ from tests.monitor.support import Cluster
 
 TOKEN = "t0ken-for-tests"
 REMOTE = ("10.1.2.3", 50000)
-PATHS = ("/", "/api/jobs", "/api/nodes", "/api/stats", "/metrics", "/healthz", "/api/events")
+PATHS = (
+    "/",
+    "/api/jobs",
+    "/api/nodes",
+    "/api/schedulers",
+    "/api/stats",
+    "/metrics",
+    "/healthz",
+    "/api/events",
+)
 BODY = {"request_id": "r-1", "kind": "echo"}
 
 

@@ -75,9 +75,15 @@ def cli(ctx: click.Context, debug: bool, answer_timeout_s: float) -> None:
 
 
 def _register() -> None:
-    from workers.cli import demo, job_commands, node_commands, serve_commands
+    from workers.cli import (
+        demo,
+        job_commands,
+        node_commands,
+        scheduler_commands,
+        serve_commands,
+    )
 
-    for module in (serve_commands, job_commands, node_commands, demo):
+    for module in (serve_commands, job_commands, node_commands, scheduler_commands, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,4 +1,5 @@
-"""How jobs, nodes and explanations look in a terminal (rich) and in ``--json`` output."""
+"""How jobs, nodes, scheduler workers and explanations look in a terminal (rich) and in
+``--json`` output."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from app.models import Created, Explanation, Job, JobState, Node, NodeStatus
+from app.models import Created, Explanation, Job, JobState, Node, NodeStatus, SchedulerStatus
+from app.scheduler_workers import SchedulerWorkerView
 
 STATE_STYLES = {
     JobState.PENDING: "yellow",
@@ -24,6 +26,11 @@ STATUS_STYLES = {
     NodeStatus.ALIVE: "green",
     NodeStatus.DRAINING: "yellow",
     NodeStatus.OFFLINE: "red",
+}
+SCHEDULER_STYLES = {
+    SchedulerStatus.ALIVE: "green",
+    SchedulerStatus.STOPPED: "magenta",
+    SchedulerStatus.OFFLINE: "red",
 }
 
 
@@ -143,6 +150,30 @@ def node_json(node: Node, now: float) -> dict[str, Any]:
     data = node.model_dump(mode="json")
     data.update(used=node.used, free=node.free, heartbeat_age_s=round(now - node.last_seen, 3))
     return data
+
+
+def schedulers_table(workers: list[SchedulerWorkerView]) -> Table:
+    """One row per worker. The name carries the host (``name@host``) and the title the
+    mode, which all workers of one state store share; ``--json`` has both per worker."""
+    modes = ", ".join(sorted({worker.mode for worker in workers}))
+    title = f"{len(workers)} scheduler workers" + (f" ({modes} mode)" if modes else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("worker", overflow="fold", min_width=12)
+    table.add_column("pid", justify="right", no_wrap=True)
+    table.add_column("pool", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("sweeps", no_wrap=True)
+    table.add_column("last seen", justify="right", no_wrap=True)
+    for worker in workers:
+        table.add_row(
+            worker.name,
+            str(worker.pid),
+            f"{worker.pool} x {worker.concurrency}",
+            f"[{SCHEDULER_STYLES[worker.status]}]{worker.status}[/]",
+            "[bold]yes[/]" if worker.sweeping else "-",
+            f"{duration(worker.heartbeat_age_s)} ago",
+        )
+    return table
 
 
 def explanation(found: Explanation) -> Table | str:

@@ -125,6 +125,7 @@ function onSnapshot(snapshot) {
   renderCards(snapshot.stats);
   renderRates(snapshot.stats.rates);
   renderNodes(snapshot.nodes);
+  renderSchedulers(snapshot.schedulers);
   mergeJobs(snapshot.jobs);
   refreshJob(snapshot.jobs);
 }
@@ -243,6 +244,25 @@ async function drain(nodeId, draining) {
   } catch (error) {
     toast(error.message, true);
   }
+}
+
+// ---- scheduler workers -------------------------------------------------------------
+
+function renderSchedulers(workers) {
+  $("#scheduler-count").textContent = workers.length ? String(workers.length) : "";
+  const rows = workers.map((worker) => h("tr", { "data-scheduler": worker.name, "data-status": worker.status },
+    h("td", { class: "strong mono" }, worker.name),
+    h("td", { class: "small" }, worker.hostname),
+    h("td", { class: "num mono small" }, String(worker.pid)),
+    h("td", { class: "small" }, worker.mode),
+    h("td", { class: "small nowrap" }, `${worker.pool} × ${worker.concurrency}`),
+    h("td", {}, h("span", { class: `badge n-${worker.status}` }, worker.status)),
+    h("td", {}, worker.sweeping
+      ? h("span", { class: "chip sweep", title: "runs the sweep: timeouts, lost nodes, backlog" }, "sweeping")
+      : h("span", { class: "muted" }, "—")),
+    h("td", { class: "small nowrap", title: clock(worker.last_seen) }, age(worker.heartbeat_age_s))));
+  if (!rows.length) rows.push(emptyRow(8, "No scheduler worker has described itself yet."));
+  $("#schedulers tbody").replaceChildren(...rows);
 }
 
 // ---- jobs table --------------------------------------------------------------------
