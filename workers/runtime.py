@@ -21,6 +21,7 @@ from app.errors import BackendUnavailable
 from app.models import Job, SchedulerWorker
 from app.outage import OutageLog
 from app.scheduler import Scheduler, selector_options
+from app.scheduler_workers import MISSED_SWEEPS
 from app.settings import Settings, get_settings
 from celeryconfig import NODE_QUEUE_PREFIX
 
@@ -172,7 +173,7 @@ class SweepThread(threading.Thread):
 
     def _sweep_once(self, interval: float) -> None:
         now = time.time()
-        sweeping = self.rt.backend.try_lease("sweep", self.rt.owner, interval * 3, now)
+        sweeping = self.rt.backend.try_lease("sweep", self.rt.owner, interval * MISSED_SWEEPS, now)
         self._seen(now, sweeping=sweeping)
         if not sweeping:
             return
