@@ -18,7 +18,11 @@ class JobrelayTask(Task):  # type: ignore[misc]
     resultrepr_maxsize = RESULT_SHOWN_CHARS
 
 
-celery = Celery("jobrelay", include=["workers.tasks"], task_cls=JobrelayTask)
+def _application(**options: bool) -> Celery:
+    return Celery("jobrelay", include=["workers.tasks"], task_cls=JobrelayTask, **options)
+
+
+celery = _application()
 celery.config_from_object("celeryconfig")
 
 
@@ -26,6 +30,6 @@ def make_celery(settings: Settings) -> Celery:
     """A separate Celery application for explicit settings (tools and tests)."""
     from celeryconfig import celery_config
 
-    app = Celery("jobrelay", include=["workers.tasks"], set_as_current=False, task_cls=JobrelayTask)
+    app = _application(set_as_current=False)
     app.conf.update(celery_config(settings))
     return app

@@ -124,7 +124,7 @@ class Selector:
                 if len(eligible) == enough:
                     break
         if not eligible:
-            rejected.update(_lacking(job, fleet, fleet.matching(job)))
+            rejected.update(_lacking(job, fleet))
             return Selection([], Explanation(candidates=0, rejected=dict(rejected)))
         self._add_preferred(job, fleet, now, excluded, eligible)
         ordered, reason = self._order(job, eligible)
@@ -201,12 +201,12 @@ def _rendezvous(key: str, nodes: list[Node]) -> list[str]:
     return [node.node_id for node in best]
 
 
-def _lacking(job: Job, fleet: FleetView, matching: set[str]) -> Counter[str]:
-    """Count nodes outside ``matching`` by the first requirement each one lacks."""
+def _lacking(job: Job, fleet: FleetView) -> Counter[str]:
+    """Count the nodes that miss a requirement of ``job`` by the first one each lacks."""
     counts: Counter[str] = Counter()
     needs = [(f"kind:{job.kind}", f"lack handler {job.kind}")]
     needs += [(f"cap:{cap}", f"lack {cap}") for cap in job.requires]
-    for node_id in fleet.nodes.keys() - matching:
+    for node_id in fleet.nodes:
         for key, reason in needs:
             if node_id not in fleet.index.get(key, ()):
                 counts[reason] += 1

@@ -9,6 +9,7 @@ import pytest
 from app.backends.base import FORGET_SCHEDULER_S, Backend
 from app.errors import NodeNotFound
 from app.models import Heartbeat, JobState, NodeStatus, SchedulerWorker
+from tests.support.schedulers import scheduler_worker
 
 from .helpers import NOW, add_node, make_job, node, report
 
@@ -270,18 +271,8 @@ def test_the_nodes_own_running_count_holds_slots_the_store_thinks_free(
 
 
 def scheduler(name: str, last_seen: float, **fields: Any) -> SchedulerWorker:
-    described = {
-        "name": name,
-        "hostname": "host-a",
-        "pid": 4321,
-        "mode": "cross_instance",
-        "pool": "prefork",
-        "concurrency": 2,
-        "started_at": NOW,
-        "last_seen": last_seen,
-        **fields,
-    }
-    return SchedulerWorker.model_validate(described)
+    described = {"mode": "cross_instance", "pool": "prefork", "concurrency": 2, **fields}
+    return scheduler_worker(name, last_seen, **{"started_at": NOW, **described})
 
 
 def test_scheduler_workers_are_known_by_their_latest_description(backend: Backend) -> None:

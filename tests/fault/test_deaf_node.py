@@ -47,7 +47,8 @@ def test_a_node_whose_queue_stops_delivering_restarts_and_runs_what_waited(
         ids = [c.job.job_id for c in created]
 
         def all_succeeded() -> bool:
-            return all(backend.get_job(j).state is JobState.SUCCEEDED for j in ids)  # type: ignore[union-attr]
+            jobs = [backend.get_job(job_id) for job_id in ids]
+            return all(job is not None and job.state is JobState.SUCCEEDED for job in jobs)
 
         wait_for(all_succeeded, 60, "the jobs that waited in n1's queue to succeed")
         watch.stop()

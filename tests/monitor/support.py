@@ -25,6 +25,7 @@ from app.handoff import NoHandoff
 from app.models import Job, SchedulerWorker
 from app.scheduler import Scheduler, selector_options
 from app.settings import Settings
+from tests.support.schedulers import scheduler_worker
 
 
 class InProcessClient(Client):
@@ -66,18 +67,9 @@ class Cluster:
     def scheduler_worker(self, name: str, **fields: Any) -> SchedulerWorker:
         """Describe a scheduler worker to the backend, as its sweep does."""
         now = time.time()
-        described = {
-            "name": name,
-            "hostname": "host-a",
-            "pid": 4321,
-            "mode": self.settings.resolved_mode.value,
-            "pool": "threads",
-            "concurrency": 4,
-            "started_at": now - 60,
-            "last_seen": now,
-            **fields,
-        }
-        worker = SchedulerWorker.model_validate(described)
+        last_seen = fields.pop("last_seen", now)
+        mode = self.settings.resolved_mode.value
+        worker = scheduler_worker(name, last_seen, **{"mode": mode, **fields})
         self.backend.scheduler_seen(worker, now)
         return worker
 

@@ -10,23 +10,13 @@ import pytest
 from app.models import SchedulerStatus, SchedulerWorker
 from app.scheduler_workers import SchedulerWorkerView, judge_all, offline_after_s
 from app.settings import load_settings
+from tests.support.schedulers import scheduler_worker
 
 NOW = 1_700_000_000.0
 
 
 def worker(name: str, last_seen: float, **fields: Any) -> SchedulerWorker:
-    described = {
-        "name": name,
-        "hostname": "host-a",
-        "pid": 4321,
-        "mode": "local",
-        "pool": "threads",
-        "concurrency": 4,
-        "started_at": NOW - 600,
-        "last_seen": last_seen,
-        **fields,
-    }
-    return SchedulerWorker.model_validate(described)
+    return scheduler_worker(name, last_seen, **{"started_at": NOW - 600, **fields})
 
 
 @pytest.mark.parametrize(
